@@ -1,0 +1,50 @@
+# lambdawatch: build, test and run locally. `make help` lists the targets.
+GO      ?= go
+# Lambda architecture of the deployed bootstraps: arm64 (default) or x86_64.
+ARCH    ?= arm64
+GOARCH_arm64  := arm64
+GOARCH_x86_64 := amd64
+LAMBDA_GOARCH := $(GOARCH_$(ARCH))
+FUNCTIONS := monitor slack
+CDK_ARGS ?=
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20.20.2
+
+.PHONY: help build cli bootstraps test lint demo synth clean
+
+help:
+	@echo "make demo       run the pipeline locally over events/"
+	@echo "make test       go vet and every test"
+	@echo "make build      the CLI (bin/lambdawatch) and the Lambda bootstraps (build/ARCH/FUNCTION/bootstrap)"
+	@echo "make lint       golangci-lint"
+	@echo "make synth      cdk synth (extra context in CDK_ARGS)"
+
+build: cli bootstraps
+
+cli:
+	$(GO) build -o bin/lambdawatch ./cmd/lambdawatch
+
+# Each bootstrap sits alone in its folder: the folder is the Lambda asset.
+bootstraps:
+	@test -n "$(LAMBDA_GOARCH)" || { echo "ARCH must be arm64 or x86_64, not $(ARCH)"; exit 2; }
+	@for f in $(FUNCTIONS); do \
+		echo "build build/$(ARCH)/$$f/bootstrap"; \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_GOARCH) $(GO) build -tags lambda.norpc -trimpath \
+			-ldflags "-s -w" -o build/$(ARCH)/$$f/bootstrap ./functions/$$f || exit 1; \
+	done
+
+test:
+	$(GO) vet ./...
+	$(GO) test ./...
+
+lint:
+	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0 run ./...
+
+demo: cli
+	./bin/lambdawatch scan events/
+
+synth:
+	@echo "synth: not yet"
+
+clean:
+	rm -rf bin build cdk.out

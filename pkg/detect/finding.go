@@ -1,0 +1,119 @@
+package detect
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Severity orders findings; higher is worse.
+type Severity int
+
+// Severities, lowest first.
+const (
+	Info Severity = iota
+	Low
+	Medium
+	High
+	Critical
+)
+
+var severityNames = [...]string{"INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
+
+func (s Severity) String() string {
+	if s < Info || s > Critical {
+		return fmt.Sprintf("Severity(%d)", int(s))
+	}
+	return severityNames[s]
+}
+
+// ParseSeverity reads a severity name in any case.
+func ParseSeverity(name string) (Severity, error) {
+	for i, n := range severityNames {
+		if strings.EqualFold(strings.TrimSpace(name), n) {
+			return Severity(i), nil
+		}
+	}
+	return Info, fmt.Errorf("unknown severity %q (want one of %s)", name, strings.Join(severityNames[:], ", "))
+}
+
+// AtLeast lists the severity names at or above s, lowest first; it feeds
+// SNS filter policies.
+func (s Severity) AtLeast() []string {
+	if s < Info {
+		s = Info
+	}
+	if s > Critical {
+		return nil
+	}
+	return append([]string(nil), severityNames[s:]...)
+}
+
+// MarshalText writes the severity's name.
+func (s Severity) MarshalText() ([]byte, error) {
+	if s < Info || s > Critical {
+		return nil, fmt.Errorf("invalid severity %d", int(s))
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText reads a severity's name.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// Outcomes of the API call a finding comes from.
+const (
+	Succeeded = "succeeded"
+	Failed    = "failed"
+)
+
+// Finding is one judged event. Its JSON form is the wire format shared by
+// `lambdawatch scan --format json`, SNS and the Slack function.
+type Finding struct {
+	EventID         string    `json:"eventID"`
+	EventTime       time.Time `json:"eventTime"`
+	EventName       string    `json:"eventName"`
+	Rule            string    `json:"rule"`
+	Severity        Severity  `json:"severity"`
+	Outcome         string    `json:"outcome"`
+	Account         string    `json:"account"`
+	Region          string    `json:"region"`
+	Function        string    `json:"function,omitempty"`
+	Layer           string    `json:"layer,omitempty"`
+	Principal       string    `json:"principal,omitempty"`
+	Conditions      []string  `json:"conditions,omitempty"`
+	Action          string    `json:"action,omitempty"`
+	StatementID     string    `json:"statementID,omitempty"`
+	Runtime         string    `json:"runtime,omitempty"`
+	FunctionURL     string    `json:"functionURL,omitempty"`
+	Actor           string    `json:"actor"`
+	SourceIPAddress string    `json:"sourceIPAddress"`
+	UserAgent       string    `json:"userAgent"`
+	ErrorCode       string    `json:"errorCode,omitempty"`
+	ErrorMessage    string    `json:"errorMessage,omitempty"`
+	Summary         string    `json:"summary"`
+}
+
+// Resource names what the finding is about: the function, else the layer.
+func (f Finding) Resource() string {
+	if f.Function != "" {
+		return f.Function
+	}
+	return f.Layer
+}
+
+// String is the finding's JSON form, for logs.
+func (f Finding) String() string {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return f.Rule + ": " + f.Summary
+	}
+	return string(b)
+}
