@@ -98,7 +98,7 @@ func allDigits(s string) bool {
 func ParseRecord(data []byte, account, region string) (Record, error) {
 	var r Record
 	if err := json.Unmarshal(data, &r); err != nil {
-		return Record{}, fmt.Errorf("decode record: %w", err)
+		return Record{}, fmt.Errorf("decode record: %w", describe(err))
 	}
 	if r.RecipientAccountID == "" {
 		r.RecipientAccountID = account

@@ -1,0 +1,173 @@
+package detect
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
+	"github.com/lambdawatch/lambdawatch/pkg/policy"
+)
+
+// text reads a JSON string, or a number or boolean as written: CloudTrail
+// is not consistent about scalar types (versionNumber, invokedViaFunctionUrl).
+type text string
+
+func (t *text) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || string(b) == "null":
+		*t = ""
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*t = text(s)
+	case b[0] == '{' || b[0] == '[':
+		// A type error, so that encoding/json names the field.
+		kind := "object"
+		if b[0] == '[' {
+			kind = "array"
+		}
+		return &json.UnmarshalTypeError{Value: kind, Type: reflect.TypeFor[string]()}
+	default:
+		*t = text(b)
+	}
+	return nil
+}
+
+func (t text) String() string { return string(t) }
+
+// The request and response fields the rules read. encoding/json matches
+// keys without regard to case, as CloudTrail's spellings vary.
+type permissionRequest struct {
+	FunctionName          text `json:"functionName"`
+	StatementID           text `json:"statementId"`
+	Action                text `json:"action"`
+	Principal             text `json:"principal"`
+	SourceArn             text `json:"sourceArn"`
+	SourceAccount         text `json:"sourceAccount"`
+	EventSourceToken      text `json:"eventSourceToken"`
+	Qualifier             text `json:"qualifier"`
+	PrincipalOrgID        text `json:"principalOrgID"`
+	FunctionURLAuthType   text `json:"functionUrlAuthType"`
+	InvokedViaFunctionURL text `json:"invokedViaFunctionUrl"`
+	LayerName             text `json:"layerName"`
+	VersionNumber         text `json:"versionNumber"`
+	OrganizationID        text `json:"organizationId"`
+}
+
+type permissionResponse struct {
+	Statement text `json:"statement"`
+}
+
+type urlRequest struct {
+	FunctionName text `json:"functionName"`
+	Qualifier    text `json:"qualifier"`
+	AuthType     text `json:"authType"`
+}
+
+type urlResponse struct {
+	FunctionURL text `json:"functionUrl"`
+	FunctionArn text `json:"functionArn"`
+	AuthType    text `json:"authType"`
+}
+
+type configRequest struct {
+	FunctionName text   `json:"functionName"`
+	Runtime      text   `json:"runtime"`
+	Layers       []text `json:"layers"`
+}
+
+type configResponse struct {
+	FunctionName text `json:"functionName"`
+	FunctionArn  text `json:"functionArn"`
+	Runtime      text `json:"runtime"`
+	Layers       []struct {
+		Arn text `json:"arn"`
+	} `json:"layers"`
+}
+
+// decodeParams reads raw (requestParameters or responseElements) into v;
+// null and absent leave v empty.
+func decodeParams(raw json.RawMessage, field string, v any) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return fmt.Errorf("%s.%s: want %s, got JSON %s", field, te.Field, te.Type, te.Value)
+		}
+		return fmt.Errorf("%s: %w", field, err)
+	}
+	return nil
+}
+
+// statementFromRequest builds the statement AddPermission would store from
+// its request, for failed calls and records without responseElements.
+func statementFromRequest(p permissionRequest, resource string) policy.Statement {
+	st := policy.Statement{Effect: "Allow", Sid: string(p.StatementID)}
+	if p.Principal != "" {
+		st.Principals = []policy.Principal{policy.ParsePrincipal(string(p.Principal))}
+	}
+	if p.Action != "" {
+		st.Actions = []string{string(p.Action)}
+	}
+	if resource != "" {
+		st.Resources = []string{resource}
+	}
+	add := func(op, name string, v text) {
+		if v != "" {
+			st.Conditions = append(st.Conditions, policy.Condition{Operator: op, Key: strings.ToLower(name), Name: name, Values: []string{string(v)}})
+		}
+	}
+	add("ArnLike", "AWS:SourceArn", p.SourceArn)
+	add("StringEquals", "AWS:SourceAccount", p.SourceAccount)
+	add("StringEquals", "aws:PrincipalOrgID", p.PrincipalOrgID)
+	add("StringEquals", "aws:PrincipalOrgID", p.OrganizationID)
+	add("StringEquals", "lambda:EventSourceToken", p.EventSourceToken)
+	add("StringEquals", "lambda:FunctionUrlAuthType", p.FunctionURLAuthType)
+	if strings.EqualFold(string(p.InvokedViaFunctionURL), "true") {
+		add("Bool", "lambda:InvokedViaFunctionUrl", "true")
+	}
+	return st
+}
+
+// ownerOf is the account that owns the resource: the record's recipient,
+// else the account in the first ARN (or partial ARN) given that names one.
+func ownerOf(rec cloudtrail.Record, names ...string) string {
+	if rec.RecipientAccountID != "" {
+		return rec.RecipientAccountID
+	}
+	for _, n := range names {
+		if a, err := policy.ParseARN(n); err == nil && policy.IsAccountID(a.Account) {
+			return a.Account
+		}
+		// Lambda also takes partial ARNs: 111122223333:function:name.
+		if acct, rest, ok := strings.Cut(n, ":"); ok && policy.IsAccountID(acct) && strings.HasPrefix(rest, "function:") {
+			return acct
+		}
+	}
+	return ""
+}
+
+// qualified appends the qualifier to a function name unless it is there.
+func qualified(name, qualifier string) string {
+	if qualifier == "" || name == "" || strings.HasSuffix(name, ":"+qualifier) {
+		return name
+	}
+	return name + ":" + qualifier
+}
+
+func first(ss []string) string {
+	if len(ss) == 0 {
+		return ""
+	}
+	return ss[0]
+}

@@ -1,0 +1,301 @@
+package detect
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
+	"github.com/lambdawatch/lambdawatch/pkg/policy"
+)
+
+// verdict is one rule a grant breaks.
+type verdict struct {
+	rule      string
+	severity  Severity
+	principal string
+	did, try  string // summary phrases; see finish
+}
+
+// grantStatement reads the statement a permission call stored: the
+// response's statement when there is one, as the source of truth, else the
+// statement the request describes.
+func grantStatement(rec cloudtrail.Record, req permissionRequest, resource string) (policy.Statement, error) {
+	var resp permissionResponse
+	err := decodeParams(rec.ResponseElements, "responseElements", &resp)
+	if err == nil && resp.Statement != "" {
+		st, perr := policy.ParseStatement([]byte(resp.Statement))
+		if perr == nil {
+			if len(st.Principals) == 0 && req.Principal != "" {
+				st.Principals = []policy.Principal{policy.ParsePrincipal(string(req.Principal))}
+			}
+			return st, nil
+		}
+		err = fmt.Errorf("responseElements.statement: %w", perr)
+	}
+	// Judge what the request asked for; report why the response was not used.
+	return statementFromRequest(req, resource), err
+}
+
+func (e *Engine) addPermission(rec cloudtrail.Record) ([]Finding, error) {
+	var req permissionRequest
+	if err := decodeParams(rec.RequestParameters, "requestParameters", &req); err != nil {
+		return nil, err
+	}
+	fn := qualified(string(req.FunctionName), string(req.Qualifier))
+	st, err := grantStatement(rec, req, fn)
+	if fn == "" {
+		fn = first(st.Resources)
+	}
+	owner := ownerOf(rec, string(req.FunctionName), first(st.Resources))
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(st.Principals) == 0 {
+		errs = append(errs, errors.New("no principal in requestParameters or responseElements.statement"))
+	}
+	if !strings.EqualFold(st.Effect, "Allow") && st.Effect != "" {
+		return nil, errors.Join(errs...) // a Deny grants nothing
+	}
+	base := e.base(rec, owner)
+	base.Function = fn
+	base.Action = orDefault(first(st.Actions), "lambda:InvokeFunction")
+	base.StatementID = orDefault(st.Sid, string(req.StatementID))
+	base.Conditions = conditionStrings(st)
+	var out []Finding
+	for _, v := range e.judgeInvoke(st, owner, fn, base.Action) {
+		f := base
+		f.Principal = v.principal
+		out = append(out, finish(f, v.rule, v.severity, v.did, v.try))
+	}
+	return out, errors.Join(errs...)
+}
+
+func (e *Engine) addLayerPermission(rec cloudtrail.Record) ([]Finding, error) {
+	var req permissionRequest
+	if err := decodeParams(rec.RequestParameters, "requestParameters", &req); err != nil {
+		return nil, err
+	}
+	layer := layerVersion(string(req.LayerName), string(req.VersionNumber))
+	st, err := grantStatement(rec, req, layer)
+	if layer == "" {
+		layer = first(st.Resources)
+	}
+	owner := ownerOf(rec, string(req.LayerName), first(st.Resources))
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(st.Principals) == 0 {
+		errs = append(errs, errors.New("no principal in requestParameters or responseElements.statement"))
+	}
+	base := e.base(rec, owner)
+	base.Layer = layer
+	base.Action = orDefault(first(st.Actions), "lambda:GetLayerVersion")
+	base.StatementID = orDefault(st.Sid, string(req.StatementID))
+	base.Conditions = conditionStrings(st)
+	var out []Finding
+	for _, v := range e.judgeLayerGrant(st, owner, layer) {
+		f := base
+		f.Principal = v.principal
+		out = append(out, finish(f, v.rule, v.severity, v.did, v.try))
+	}
+	return out, errors.Join(errs...)
+}
+
+func (e *Engine) removePermission(rec cloudtrail.Record) ([]Finding, error) {
+	var req permissionRequest
+	if err := decodeParams(rec.RequestParameters, "requestParameters", &req); err != nil {
+		return nil, err
+	}
+	f := e.base(rec, ownerOf(rec, string(req.FunctionName), string(req.LayerName)))
+	target := ""
+	if req.LayerName != "" {
+		f.Layer = layerVersion(string(req.LayerName), string(req.VersionNumber))
+		target = "layer " + f.Layer
+	} else {
+		f.Function = qualified(string(req.FunctionName), string(req.Qualifier))
+		target = f.Function
+	}
+	f.StatementID = string(req.StatementID)
+	phrase := fmt.Sprintf("statement %q from %s", f.StatementID, target)
+	return []Finding{finish(f, RulePermissionRemoved, Info, "removed "+phrase, "remove "+phrase)}, nil
+}
+
+func layerVersion(name, version string) string {
+	if name == "" || version == "" {
+		return name
+	}
+	return name + ":" + version
+}
+
+func conditionStrings(st policy.Statement) []string {
+	var out []string
+	for _, c := range st.Conditions {
+		out = append(out, c.String())
+	}
+	return out
+}
+
+// scope is what a statement's conditions leave open.
+type scope struct {
+	// inside: some condition keeps callers to the owner, the trusted
+	// accounts or the own organization. Conditions are ANDed, so one such
+	// condition is enough.
+	inside bool
+	// Foreign values that conditions name, when none keeps callers inside.
+	account, arn, arnAccount, org string
+}
+
+func (e *Engine) scope(st policy.Statement, owner string) scope {
+	var s scope
+	if vals, ok := st.Required(policy.KeySourceAccount); ok && !slices.ContainsFunc(vals, policy.HasWildcard) {
+		foreign := slices.IndexFunc(vals, func(a string) bool { return !e.trustedAccount(a, owner) })
+		if foreign < 0 {
+			s.inside = true
+		} else {
+			s.account = vals[foreign]
+		}
+	}
+	if vals, ok := st.Required(policy.KeySourceArn); ok {
+		named := true
+		for _, v := range vals {
+			a, err := policy.ParseARN(v)
+			if err != nil || !policy.IsAccountID(a.Account) {
+				named = false // arn:aws:execute-api:region::* names no account
+				break
+			}
+			if !e.trustedAccount(a.Account, owner) && s.arn == "" {
+				s.arn, s.arnAccount = v, a.Account
+			}
+		}
+		if named && s.arn == "" {
+			s.inside = true
+		}
+		if !named {
+			s.arn, s.arnAccount = "", ""
+		}
+	}
+	if vals, ok := st.Required(policy.KeyPrincipalOrgID); ok && !slices.ContainsFunc(vals, policy.HasWildcard) {
+		foreign := slices.IndexFunc(vals, func(o string) bool { return e.cfg.OrgID == "" || o != e.cfg.OrgID })
+		if foreign < 0 {
+			s.inside = true
+		} else {
+			s.org = vals[foreign]
+		}
+	}
+	if vals, ok := st.Required(policy.KeyEventSourceToken); ok && len(vals) > 0 && !slices.ContainsFunc(vals, policy.HasWildcard) {
+		s.inside = true // only callers holding the token, such as one Alexa skill
+	}
+	return s
+}
+
+// judgeInvoke judges a function policy statement.
+func (e *Engine) judgeInvoke(st policy.Statement, owner, fn, action string) []verdict {
+	sc := e.scope(st, owner)
+	if sc.inside {
+		return nil
+	}
+	authTypes, _ := st.Required(policy.KeyFunctionURLAuthType)
+	via, _ := st.Required(policy.KeyInvokedViaFunctionURL)
+	urlAction := strings.EqualFold(action, "lambda:InvokeFunctionUrl")
+	viaURL := slices.ContainsFunc(via, func(v string) bool { return strings.EqualFold(v, "true") })
+	iamOnly := len(authTypes) > 0 && !slices.ContainsFunc(authTypes, func(v string) bool { return !strings.EqualFold(v, "AWS_IAM") })
+	invoke := "invoke " + fn
+	if !strings.EqualFold(action, "lambda:InvokeFunction") {
+		invoke = "call " + action + " on " + fn
+	}
+
+	var out []verdict
+	add := func(v verdict) {
+		if !slices.ContainsFunc(out, func(o verdict) bool { return o.rule == v.rule && o.principal == v.principal }) {
+			out = append(out, v)
+		}
+	}
+	for _, p := range st.Principals {
+		switch p.Kind {
+		case policy.Wildcard:
+			switch {
+			case sc.account != "" || sc.org != "" || sc.arn != "":
+				phrase := "let " + describeForeign(sc) + " " + invoke
+				add(verdict{RuleCrossAccountInvoke, High, p.Value, phrase, phrase})
+			case urlAction && iamOnly:
+				phrase := "let IAM principals of any AWS account invoke the function URL of " + fn
+				add(verdict{RuleCrossAccountInvoke, High, p.Value, phrase, phrase})
+			case urlAction || viaURL:
+				add(verdict{RulePublicFunctionURL, Critical, p.Value, "made the function URL of " + fn + " callable by anyone", "make the function URL of " + fn + " callable by anyone"})
+			default:
+				phrase := "let anyone (*) " + invoke
+				add(verdict{RulePublicInvoke, Critical, p.Value, phrase, phrase})
+			}
+		case policy.Account:
+			if e.trustedAccount(p.Account, owner) {
+				continue
+			}
+			phrase := "let account " + p.Account + " " + invoke
+			add(verdict{RuleCrossAccountInvoke, High, p.Value, phrase, phrase})
+		case policy.Service:
+			switch {
+			case sc.account != "" || sc.org != "":
+				phrase := "let " + p.Value + " " + invoke + " for " + describeForeign(sc)
+				add(verdict{RuleCrossAccountInvoke, High, p.Value, phrase, phrase})
+			case sc.arn != "":
+				phrase := "let " + p.Value + " " + invoke + " from " + sc.arn + ", a resource of account " + sc.arnAccount
+				add(verdict{RuleConfusedDeputy, Medium, p.Value, phrase, phrase})
+			default:
+				phrase := "let " + p.Value + " " + invoke + " on behalf of any account"
+				if arns, ok := st.Required(policy.KeySourceArn); ok {
+					phrase = "let " + p.Value + " " + invoke + " from " + strings.Join(arns, ", ") + ", which names no account"
+				}
+				add(verdict{RuleConfusedDeputy, Medium, p.Value, phrase, phrase})
+			}
+		default:
+			phrase := "let " + p.Value + " " + invoke
+			add(verdict{RuleCrossAccountInvoke, High, p.Value, phrase, phrase})
+		}
+	}
+	return out
+}
+
+// judgeLayerGrant judges a layer version policy statement.
+func (e *Engine) judgeLayerGrant(st policy.Statement, owner, layer string) []verdict {
+	sc := e.scope(st, owner)
+	if sc.inside {
+		return nil
+	}
+	var out []verdict
+	for _, p := range st.Principals {
+		var v verdict
+		switch {
+		case p.Kind == policy.Wildcard && sc.org == "" && sc.account == "":
+			v = verdict{RulePublicLayer, High, p.Value, "shared layer " + layer + " with everyone", "share layer " + layer + " with everyone"}
+		case p.Kind == policy.Wildcard:
+			who := describeForeign(sc)
+			v = verdict{RuleCrossAccountLayer, Medium, p.Value, "shared layer " + layer + " with " + who, "share layer " + layer + " with " + who}
+		case p.Kind == policy.Account && e.trustedAccount(p.Account, owner):
+			continue
+		default:
+			who := p.Value
+			if p.Kind == policy.Account {
+				who = "account " + p.Account
+			}
+			v = verdict{RuleCrossAccountLayer, Medium, p.Value, "shared layer " + layer + " with " + who, "share layer " + layer + " with " + who}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func describeForeign(sc scope) string {
+	switch {
+	case sc.org != "":
+		return "organization " + sc.org
+	case sc.account != "":
+		return "account " + sc.account
+	case sc.arnAccount != "":
+		return "account " + sc.arnAccount
+	}
+	return "another account"
+}

@@ -1,0 +1,288 @@
+// Package policy reads the resource-policy statements Lambda stores for
+// functions and layer versions, and says whom they let in.
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// PrincipalKind says what sort of caller a principal names.
+type PrincipalKind int
+
+// Principal kinds.
+const (
+	Unknown  PrincipalKind = iota
+	Wildcard               // "*" or {"AWS":"*"}
+	Account                // an account ID, its root, or a role or user in it
+	Service                // an AWS service, such as s3.amazonaws.com
+)
+
+// Principal is one caller a statement allows.
+type Principal struct {
+	Kind    PrincipalKind
+	Value   string // as written: "*", an ARN, an account ID, a service name
+	Account string // for Account: the 12-digit account
+}
+
+// Statement is one statement of a resource policy. Condition keys are kept
+// in lower case, since IAM compares them without regard to case.
+type Statement struct {
+	Sid        string
+	Effect     string
+	Principals []Principal
+	Actions    []string
+	Resources  []string
+	Conditions []Condition
+}
+
+// Condition is one operator-key pair and its values.
+type Condition struct {
+	Operator string
+	Key      string // lower case, for matching
+	Name     string // the key as written, for people
+	Values   []string
+}
+
+// String writes the condition as a person reads it:
+// StringEquals aws:SourceAccount=111122223333.
+func (c Condition) String() string {
+	return c.Operator + " " + c.Name + "=" + strings.Join(c.Values, ",")
+}
+
+// Condition keys lambdawatch reads, in lower case.
+const (
+	KeySourceAccount         = "aws:sourceaccount"
+	KeySourceArn             = "aws:sourcearn"
+	KeyPrincipalOrgID        = "aws:principalorgid"
+	KeyEventSourceToken      = "lambda:eventsourcetoken"
+	KeyFunctionURLAuthType   = "lambda:functionurlauthtype"
+	KeyInvokedViaFunctionURL = "lambda:invokedviafunctionurl"
+)
+
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+
+// IsAccountID reports whether s is a 12-digit account ID.
+func IsAccountID(s string) bool { return accountID.MatchString(s) }
+
+// ParsePrincipal classifies a principal given as a plain string, as
+// AddPermission's request takes it.
+func ParsePrincipal(s string) Principal {
+	s = strings.TrimSpace(s)
+	p := Principal{Value: s}
+	switch {
+	case s == "*":
+		p.Kind = Wildcard
+	case IsAccountID(s):
+		p.Kind, p.Account = Account, s
+	case strings.HasPrefix(s, "arn:"):
+		if a, err := ParseARN(s); err == nil && (a.Service == "iam" || a.Service == "sts") && IsAccountID(a.Account) {
+			p.Kind, p.Account = Account, a.Account
+		}
+	case strings.Contains(s, ".") && !strings.ContainsAny(s, ":/* "):
+		// Service principals are host names: s3.amazonaws.com,
+		// alexa-appkit.amazon.com, states.amazonaws.com.cn.
+		p.Kind = Service
+	}
+	return p
+}
+
+// ParseStatement reads one statement, as Lambda returns it in
+// responseElements.statement of AddPermission.
+func ParseStatement(data []byte) (Statement, error) {
+	var raw struct {
+		Sid       string                                `json:"Sid"`
+		Effect    string                                `json:"Effect"`
+		Principal json.RawMessage                       `json:"Principal"`
+		Action    stringList                            `json:"Action"`
+		Resource  stringList                            `json:"Resource"`
+		Condition map[string]map[string]json.RawMessage `json:"Condition"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return Statement{}, fmt.Errorf("statement: %w", err)
+	}
+	st := Statement{Sid: raw.Sid, Effect: raw.Effect, Actions: raw.Action, Resources: raw.Resource}
+	principals, err := parsePrincipalBlock(raw.Principal)
+	if err != nil {
+		return Statement{}, fmt.Errorf("statement: Principal: %w", err)
+	}
+	st.Principals = principals
+
+	// Map order is random; sort so that findings come out the same each run.
+	ops := make([]string, 0, len(raw.Condition))
+	for op := range raw.Condition {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	for _, op := range ops {
+		keys := make([]string, 0, len(raw.Condition[op]))
+		for k := range raw.Condition[op] {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			var vals stringList
+			if err := json.Unmarshal(raw.Condition[op][k], &vals); err != nil {
+				return Statement{}, fmt.Errorf("statement: Condition %s %s: %w", op, k, err)
+			}
+			st.Conditions = append(st.Conditions, Condition{Operator: op, Key: strings.ToLower(k), Name: k, Values: vals})
+		}
+	}
+	return st, nil
+}
+
+func parsePrincipalBlock(data json.RawMessage) ([]Principal, error) {
+	if len(data) == 0 || string(data) == "null" {
+		return nil, nil
+	}
+	var s string
+	if err := json.Unmarshal(data, &s); err == nil {
+		return []Principal{ParsePrincipal(s)}, nil
+	}
+	var m map[string]stringList
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("want a string or an object of strings: %w", err)
+	}
+	kinds := make([]string, 0, len(m))
+	for k := range m {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	var out []Principal
+	for _, kind := range kinds {
+		for _, v := range m[kind] {
+			p := ParsePrincipal(v)
+			switch {
+			case strings.EqualFold(kind, "Service"):
+				p = Principal{Kind: Service, Value: v}
+			case strings.EqualFold(kind, "AWS"):
+				// An AWS principal is never a service, whatever it looks like.
+				if p.Kind == Service {
+					p.Kind = Unknown
+				}
+			default:
+				// Federated, CanonicalUser: not an account we can place.
+				p = Principal{Kind: Unknown, Value: kind + ":" + v}
+			}
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// Required returns the values a statement requires key to match, from
+// conditions that narrow who is let in: positive operators that fail when
+// the key is absent. Negated and IfExists operators narrow nothing, nor
+// does ForAllValues (true for an empty set). ok is false when no such
+// condition names key.
+func (s Statement) Required(key string) (values []string, ok bool) {
+	key = strings.ToLower(key)
+	for _, c := range s.Conditions {
+		if c.Key != key || !narrowing(c.Operator) {
+			continue
+		}
+		values = append(values, c.Values...)
+		ok = true
+	}
+	return values, ok
+}
+
+func narrowing(op string) bool {
+	op = strings.ToLower(op)
+	if strings.HasPrefix(op, "forallvalues:") || strings.HasSuffix(op, "ifexists") || strings.Contains(op, "not") {
+		return false
+	}
+	op = strings.TrimPrefix(op, "foranyvalue:")
+	switch op {
+	case "stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike", "bool":
+		return true
+	}
+	return false
+}
+
+// HasWildcard reports whether a condition value matches more than one
+// string under StringLike or ArnLike.
+func HasWildcard(v string) bool { return strings.ContainsAny(v, "*?") }
+
+// ARN is the parts of an Amazon Resource Name.
+type ARN struct {
+	Partition, Service, Region, Account, Resource string
+}
+
+// ParseARN splits an ARN into its parts; it accepts empty and wildcard
+// fields, which policies use.
+func ParseARN(s string) (ARN, error) {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" {
+		return ARN{}, fmt.Errorf("not an ARN: %q", s)
+	}
+	return ARN{Partition: parts[1], Service: parts[2], Region: parts[3], Account: parts[4], Resource: parts[5]}, nil
+}
+
+// stringList reads a JSON string, array of strings, boolean or number as
+// strings: policies use all of them for single values.
+type stringList []string
+
+func (l *stringList) UnmarshalJSON(b []byte) error {
+	// UseNumber keeps a numeric account ID as written, not as 1.1e+11.
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var one any
+	if err := dec.Decode(&one); err != nil {
+		return err
+	}
+	switch v := one.(type) {
+	case nil:
+		*l = nil
+		return nil
+	case []any:
+		out := make([]string, 0, len(v))
+		for i, e := range v {
+			s, ok := scalar(e)
+			if !ok {
+				return fmt.Errorf("element %d: want a string, got %s", i, typeName(e))
+			}
+			out = append(out, s)
+		}
+		*l = out
+		return nil
+	default:
+		s, ok := scalar(v)
+		if !ok {
+			return fmt.Errorf("want a string or a list of strings, got %s", typeName(v))
+		}
+		*l = []string{s}
+		return nil
+	}
+}
+
+func scalar(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case bool:
+		if v {
+			return "true", true
+		}
+		return "false", true
+	case json.Number:
+		return v.String(), true
+	}
+	return "", false
+}
+
+func typeName(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	case nil:
+		return "null"
+	}
+	return fmt.Sprintf("%T", v)
+}
