@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"strings"
+	"time"
 )
 
 // DetailType is the detail-type of EventBridge events that carry a
@@ -83,9 +85,20 @@ func (d *decoder) document(data []byte) {
 		d.value(trimmed, "", 0)
 		return
 	}
-	// Not one JSON value: JSON Lines, where a bad line must not hide the
-	// others. If even the first line is not a value, the input is one
-	// broken document (pretty-printed JSON); say where it breaks.
+	// Several JSON values one after another: JSON Lines, or concatenated
+	// documents (cat a.json b.json).
+	if values, ok := splitValues(trimmed); ok {
+		for _, v := range values {
+			if d.stopped {
+				return
+			}
+			d.value(v, "", 0)
+		}
+		return
+	}
+	// Some value is broken. In JSON Lines a bad line must not hide the
+	// others; if even the first line is not a value, the input is one
+	// broken document (pretty-printed JSON): say where it breaks.
 	lines := bytes.Split(data, []byte("\n"))
 	first := 0
 	for first < len(lines) && len(bytes.TrimSpace(lines[first])) == 0 {
@@ -109,6 +122,22 @@ func (d *decoder) document(data []byte) {
 			continue
 		}
 		d.value(line, pos, 0)
+	}
+}
+
+// splitValues splits concatenated JSON values; ok is false if any is broken.
+func splitValues(data []byte) (values []json.RawMessage, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		var v json.RawMessage
+		err := dec.Decode(&v)
+		if err == io.EOF {
+			return values, true
+		}
+		if err != nil {
+			return nil, false
+		}
+		values = append(values, v)
 	}
 }
 
@@ -235,7 +264,12 @@ func (d *decoder) emitChecked(r Record, where string) {
 func describe(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
-		return fmt.Errorf("field %s: want %s, got JSON %s", te.Field, te.Type, te.Value)
+		return fmt.Errorf("field %s: want %s, got JSON %s", strings.TrimPrefix(te.Field, "Record."), te.Type, te.Value)
+	}
+	var pe *time.ParseError
+	if errors.As(err, &pe) {
+		// eventTime is the only time a record holds.
+		return fmt.Errorf("field eventTime: %q is not an RFC 3339 time", pe.Value)
 	}
 	return err
 }

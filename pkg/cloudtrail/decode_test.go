@@ -1,0 +1,253 @@
+package cloudtrail
+
+import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"strings"
+	"testing"
+)
+
+const rec1 = `{"eventVersion":"1.08","eventID":"e1","eventTime":"2026-11-20T10:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"AddPermission20150331v2","awsRegion":"eu-west-1","recipientAccountId":"111122223333","requestParameters":{"principal":"*"}}`
+const rec2 = `{"eventID":"e2","eventTime":"2026-11-20T10:01:00Z","eventSource":"lambda.amazonaws.com","eventName":"CreateFunctionUrlConfig","awsRegion":"eu-west-1","recipientAccountId":"111122223333"}`
+
+func eventBridge(detail string) string {
+	return `{"version":"0","id":"x","detail-type":"AWS API Call via CloudTrail","source":"aws.lambda","account":"111122223333","time":"2026-11-20T10:00:00Z","region":"eu-west-1","resources":[],"detail":` + detail + `}`
+}
+
+func gz(t *testing.T, s string) string {
+	t.Helper()
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	if _, err := w.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// collect runs Decode and returns the event IDs of good records and the
+// error texts, in order.
+func collect(input string) (ids, errs []string) {
+	for rec, err := range Decode(strings.NewReader(input)) {
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		ids = append(ids, rec.EventID)
+	}
+	return ids, errs
+}
+
+func TestDecodeEnvelopes(t *testing.T) {
+	tests := []struct {
+		name     string
+		input    string
+		wantIDs  []string
+		wantErrs []string // substrings, in order
+	}{
+		{"bare record", rec1, []string{"e1"}, nil},
+		{"eventbridge event", eventBridge(rec1), []string{"e1"}, nil},
+		{"log file", `{"Records":[` + rec1 + `,` + rec2 + `]}`, []string{"e1", "e2"}, nil},
+		{"array of bare records", `[` + rec1 + `,` + rec2 + `]`, []string{"e1", "e2"}, nil},
+		{"array of eventbridge events", `[` + eventBridge(rec1) + `,` + eventBridge(rec2) + `]`, []string{"e1", "e2"}, nil},
+		{"array mixing envelopes", `[` + eventBridge(rec1) + `,{"Records":[` + rec2 + `]}]`, []string{"e1", "e2"}, nil},
+		{"json lines", rec1 + "\n\n" + eventBridge(rec2) + "\n", []string{"e1", "e2"}, nil},
+		{"json lines with crlf", rec1 + "\r\n" + rec2 + "\r\n", []string{"e1", "e2"}, nil},
+		{"pretty printed", "{\n  \"Records\": [\n" + rec1 + "\n]\n}\n", []string{"e1"}, nil},
+		{"concatenated documents", "{\n \"Records\": [" + rec1 + "]\n}\n" + eventBridge(rec2), []string{"e1", "e2"}, nil},
+		{"empty", "  \n", nil, nil},
+		{"empty log file", `{"Records":[]}`, nil, nil},
+		{"null records", `{"Records":null}`, nil, nil},
+		{"other detail type is skipped", `{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}`, nil, nil},
+		{
+			"bad line in json lines hides nothing",
+			rec1 + "\n{\"eventID\": broken\n" + rec2 + "\n",
+			[]string{"e1", "e2"},
+			[]string{"line 2: invalid JSON"},
+		},
+		{
+			"bad record in log file hides nothing",
+			`{"Records":[` + rec1 + `,{"eventID":"bad","eventName":"AddPermission","eventTime":"yesterday"},` + rec2 + `]}`,
+			[]string{"e1", "e2"},
+			[]string{"record 2: field eventTime"},
+		},
+		{
+			"wrong type names the field",
+			`[` + rec1 + `,{"eventName":"X","userIdentity":{"arn":7}}]`,
+			[]string{"e1"},
+			[]string{"record 2: field userIdentity.arn: want string, got JSON number"},
+		},
+		{
+			"object that is not a record",
+			`[{"hello":"world"},` + rec2 + `]`,
+			[]string{"e2"},
+			[]string{"record 1: not a CloudTrail record"},
+		},
+		{"scalar", `42`, nil, []string{"record 1: want a JSON object"}},
+		{"records not a list", `{"Records":{"a":1}}`, nil, []string{"record 1: Records is not a list"}},
+		{"eventbridge without detail", `{"detail-type":"AWS API Call via CloudTrail","account":"1"}`, nil, []string{"record 1: EventBridge event 1 has no detail object"}},
+		{"broken document", "{\n \"Records\": [\n" + rec1 + ",\n", nil, []string{"invalid JSON at line"}},
+		{"deep nesting", strings.Repeat("[", 10) + rec1 + strings.Repeat("]", 10), nil, []string{"nested deeper than"}},
+		{"eventbridge fills account and region", eventBridge(`{"eventID":"e3","eventName":"AddPermission","eventSource":"lambda.amazonaws.com"}`), []string{"e3"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, input := range []string{tt.input, gz(t, tt.input)} {
+				ids, errs := collect(input)
+				if strings.Join(ids, ",") != strings.Join(tt.wantIDs, ",") {
+					t.Errorf("records = %v, want %v", ids, tt.wantIDs)
+				}
+				if len(errs) != len(tt.wantErrs) {
+					t.Fatalf("errors = %q, want %d matching %q", errs, len(tt.wantErrs), tt.wantErrs)
+				}
+				for i, want := range tt.wantErrs {
+					if !strings.Contains(errs[i], want) {
+						t.Errorf("error %d = %q, want it to contain %q", i, errs[i], want)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestDecodeFillsFromEnvelope(t *testing.T) {
+	in := eventBridge(`{"eventID":"e3","eventName":"AddPermission","eventSource":"lambda.amazonaws.com"}`)
+	for rec, err := range Decode(strings.NewReader(in)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.RecipientAccountID != "111122223333" || rec.AWSRegion != "eu-west-1" {
+			t.Errorf("account, region = %q, %q; want the envelope's", rec.RecipientAccountID, rec.AWSRegion)
+		}
+	}
+	// The record's own fields win over the envelope's.
+	for rec, err := range Decode(strings.NewReader(eventBridge(`{"eventID":"e4","eventName":"X","recipientAccountId":"999988887777","awsRegion":"us-east-1"}`))) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.RecipientAccountID != "999988887777" || rec.AWSRegion != "us-east-1" {
+			t.Errorf("account, region = %q, %q; want the record's", rec.RecipientAccountID, rec.AWSRegion)
+		}
+	}
+}
+
+func TestDecodeBrokenGzip(t *testing.T) {
+	z := gz(t, `{"Records":[`+rec1+`]}`)
+	_, errs := collect(z[:len(z)/2])
+	if len(errs) != 1 || !strings.Contains(errs[0], "gzip") {
+		t.Errorf("errors = %q, want one gzip error", errs)
+	}
+}
+
+func TestDecodeStopsWhenAsked(t *testing.T) {
+	n := 0
+	for range Decode(strings.NewReader(`[` + rec1 + `,` + rec2 + `,` + rec1 + `]`)) {
+		n++
+		break
+	}
+	if n != 1 {
+		t.Errorf("got %d records after break", n)
+	}
+}
+
+func TestDecodeRealRecords(t *testing.T) {
+	tests := []struct {
+		file  string
+		names []string
+	}{
+		{"testdata/stratus-red-team-addpermission-public.json", []string{"AddPermission20150331v2"}},
+		{"testdata/stratus-red-team-update-function-configuration-layer.json", []string{"UpdateFunctionConfiguration20150331v2"}},
+		{"testdata/aws-docs-s3-log-file-with-failed-call.json", []string{"GetFunction", "DeleteFunction"}},
+		{"testdata/aws-docs-s3-log-file-with-failed-call.json.gz", []string{"GetFunction", "DeleteFunction"}},
+	}
+	for _, tt := range tests {
+		f, err := os.Open(tt.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for rec, err := range Decode(f) {
+			if err != nil {
+				t.Errorf("%s: %v", tt.file, err)
+				continue
+			}
+			if rec.EventSource != LambdaSource || rec.EventTime.IsZero() || rec.Actor() == "" {
+				t.Errorf("%s: %s: source %q, time %v, actor %q", tt.file, rec.EventName, rec.EventSource, rec.EventTime, rec.Actor())
+			}
+			names = append(names, rec.EventName)
+		}
+		f.Close()
+		if strings.Join(names, ",") != strings.Join(tt.names, ",") {
+			t.Errorf("%s: names = %v, want %v", tt.file, names, tt.names)
+		}
+	}
+}
+
+func TestStripVersion(t *testing.T) {
+	tests := map[string]string{
+		"AddPermission20150331v2":               "AddPermission",
+		"AddPermission20150331":                 "AddPermission",
+		"AddPermission":                         "AddPermission",
+		"AddLayerVersionPermission20181031":     "AddLayerVersionPermission",
+		"CreateFunction20150331":                "CreateFunction",
+		"UpdateFunctionConfiguration20150331v2": "UpdateFunctionConfiguration",
+		"PutFunctionConcurrency20171031":        "PutFunctionConcurrency",
+		"CreateFunctionUrlConfig":               "CreateFunctionUrlConfig",
+		"UpdateFunctionCode20150331v2":          "UpdateFunctionCode",
+		"ListFunctions20150331v12":              "ListFunctions",
+		"Invoke":                                "Invoke",
+		"v2":                                    "v2",
+		"20150331":                              "20150331",
+		"X2015033v2":                            "X2015033v2",
+		"":                                      "",
+	}
+	for in, want := range tests {
+		if got := StripVersion(in); got != want {
+			t.Errorf("StripVersion(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestActor(t *testing.T) {
+	tests := []struct {
+		u    UserIdentity
+		want string
+	}{
+		{UserIdentity{ARN: "arn:aws:iam::1:user/a", InvokedBy: "x"}, "arn:aws:iam::1:user/a"},
+		{UserIdentity{Type: "AWSService", InvokedBy: "cloudformation.amazonaws.com"}, "cloudformation.amazonaws.com"},
+		{UserIdentity{PrincipalID: "AIDA"}, "AIDA"},
+		{UserIdentity{Type: "Root"}, "Root"},
+		{UserIdentity{}, ""},
+	}
+	for _, tt := range tests {
+		if got := (Record{UserIdentity: tt.u}).Actor(); got != tt.want {
+			t.Errorf("Actor(%+v) = %q, want %q", tt.u, got, tt.want)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{rec1, eventBridge(rec1), `{"Records":[` + rec1 + `]}`, rec1 + "\n" + rec2, `[[{}]]`, `{"Records":"x"}`, "\x1f\x8b", `{"detail-type":"AWS API Call via CloudTrail","detail":[]}`} {
+		f.Add([]byte(s))
+	}
+	for _, file := range []string{"testdata/stratus-red-team-addpermission-public.json", "testdata/aws-docs-s3-log-file-with-failed-call.json.gz"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for rec, err := range Decode(bytes.NewReader(data)) {
+			if err == nil && rec.EventName == "" && rec.EventSource == "" {
+				t.Errorf("a record with no name nor source came without an error")
+			}
+			if err != nil && rec.EventID != "" {
+				t.Errorf("an error came with a record: %v", err)
+			}
+		}
+	})
+}
