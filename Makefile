@@ -41,10 +41,12 @@ lint:
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0 run ./...
 
 demo: cli
-	./bin/lambdawatch scan events/
+	./bin/lambdawatch scan --trusted-accounts 444455556666 --org-id o-a1b2c3d4e5 events/
 
 synth:
-	@echo "synth: not yet"
+	@test -x node_modules/.bin/cdk || npm ci --no-audit --no-fund
+	@$(MAKE) --no-print-directory bootstraps ARCH=$(ARCH)
+	node_modules/.bin/cdk synth --quiet -c architecture=$(ARCH) $(CDK_ARGS)
 
 clean:
 	rm -rf bin build cdk.out
