@@ -24,13 +24,12 @@ const (
 )
 
 type scanOptions struct {
-	format   string
-	min      detect.Severity
-	failOn   detect.Severity
-	failSet  bool
-	config   detect.Config
-	paths    []string
-	stdinArg bool
+	format  string
+	min     detect.Severity
+	failOn  detect.Severity
+	failSet bool
+	config  detect.Config
+	paths   []string
 }
 
 func parseScanFlags(args []string, stderr io.Writer) (scanOptions, error) {
