@@ -40,10 +40,13 @@ test:
 lint:
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0 run ./...
 
-demo: cli
-	./bin/lambdawatch scan --trusted-accounts 444455556666 --org-id o-a1b2c3d4e5 events/
+# Both functions under the Lambda emulator, SNS from goaws, a local Slack;
+# loopback only. Function logs: build/demo/pipeline.log.
+demo:
+	$(GO) run ./cmd/demo -events events -trusted-accounts 444455556666 -org-id o-a1b2c3d4e5
 
 synth:
+	@case '$(CDK_ARGS)' in *architecture=*) echo "synth: choose the architecture with ARCH=$(ARCH), not in CDK_ARGS: ARCH also picks the bootstraps to build"; exit 2;; esac
 	@test -x node_modules/.bin/cdk || npm ci --no-audit --no-fund
 	@$(MAKE) --no-print-directory bootstraps ARCH=$(ARCH)
 	node_modules/.bin/cdk synth --quiet -c architecture=$(ARCH) $(CDK_ARGS)

@@ -1,0 +1,59 @@
+// Command monitor is the Lambda function that judges CloudTrail records of
+// Lambda calls, delivered by EventBridge, and publishes each finding at or
+// above MIN_SEVERITY to SNS. The handler is notify.Monitor.
+//
+// Environment: SNS_TOPIC_ARN (required), TRUSTED_ACCOUNTS (comma-separated),
+// ORG_ID, MIN_SEVERITY (default MEDIUM), LOG_LEVEL (else Lambda's
+// AWS_LAMBDA_LOG_LEVEL; default info). Region, credentials and endpoints
+// come from the SDK's own chain: AWS_ENDPOINT_URL_SNS points it at a local
+// SNS.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/lambdawatch/lambdawatch/pkg/detect"
+	"github.com/lambdawatch/lambdawatch/pkg/notify"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: logLevel()}))
+	slog.SetDefault(log)
+
+	cfg, err := notify.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		log.Error("configuration", "error", err)
+		os.Exit(1)
+	}
+	awsCfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("AWS configuration", "error", err)
+		os.Exit(1)
+	}
+	m := &notify.Monitor{
+		Topic:       cfg.TopicARN,
+		SNS:         sns.NewFromConfig(awsCfg, notify.RetryThrottles),
+		Judge:       detect.New(detect.Config{TrustedAccounts: cfg.TrustedAccounts, OrgID: cfg.OrgID}),
+		MinSeverity: cfg.MinSeverity,
+		Log:         log,
+	}
+	lambda.Start(m.Handle)
+}
+
+// logLevel reads LOG_LEVEL, as the Slack function does, else the level
+// Lambda's advanced logging controls set; info by default or if unknown.
+func logLevel() slog.Level {
+	for _, name := range []string{"LOG_LEVEL", "AWS_LAMBDA_LOG_LEVEL"} {
+		var l slog.Level
+		if v := os.Getenv(name); v != "" && l.UnmarshalText([]byte(v)) == nil {
+			return l
+		}
+	}
+	return slog.LevelInfo
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/slack-go/slack"
+
+	"github.com/lambdawatch/lambdawatch/pkg/slackalert"
+)
+
+// config is what the function reads from its environment.
+type config struct {
+	SecretARN  string     // SLACK_SECRET_ARN: Secrets Manager secret, JSON
+	WebhookURL string     // SLACK_WEBHOOK_URL: for local runs, instead of the secret
+	APIURL     string     // SLACK_API_URL: Web API base for bot tokens (tests, local fakes)
+	LogLevel   slog.Level // LOG_LEVEL: debug, info (default), warn, error
+}
+
+func configFromEnv(getenv func(string) string) (config, error) {
+	c := config{
+		SecretARN:  strings.TrimSpace(getenv("SLACK_SECRET_ARN")),
+		WebhookURL: strings.TrimSpace(getenv("SLACK_WEBHOOK_URL")),
+		APIURL:     strings.TrimSpace(getenv("SLACK_API_URL")),
+	}
+	switch {
+	case c.SecretARN == "" && c.WebhookURL == "":
+		return c, errors.New("set SLACK_SECRET_ARN (or SLACK_WEBHOOK_URL for local runs)")
+	case c.SecretARN != "" && c.WebhookURL != "":
+		return c, errors.New("set SLACK_SECRET_ARN or SLACK_WEBHOOK_URL, not both")
+	}
+	if c.WebhookURL != "" {
+		if err := checkURL("SLACK_WEBHOOK_URL", c.WebhookURL, true); err != nil {
+			return c, err
+		}
+	}
+	if c.APIURL != "" {
+		if err := checkURL("SLACK_API_URL", c.APIURL, true); err != nil {
+			return c, err
+		}
+		if !strings.HasSuffix(c.APIURL, "/") {
+			c.APIURL += "/" // slack-go appends method names
+		}
+	}
+	if lv := getenv("LOG_LEVEL"); lv != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(lv)); err != nil {
+			return c, fmt.Errorf("LOG_LEVEL: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// checkURL accepts https URLs, and http ones when local fakes are allowed.
+// Errors never quote the URL: a webhook URL is a secret.
+func checkURL(name, raw string, allowHTTP bool) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%s is not a URL", name)
+	}
+	if u.Host == "" || !(u.Scheme == "https" || allowHTTP && u.Scheme == "http") {
+		want := "https"
+		if allowHTTP {
+			want = "http or https"
+		}
+		return fmt.Errorf("%s must be an absolute %s URL (got scheme %q)", name, want, u.Scheme)
+	}
+	return nil
+}
+
+// SecretGetter is the part of the Secrets Manager client the function uses.
+type SecretGetter interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// slackSecret is the secret's JSON: webhook_url, or bot_token and channel.
+type slackSecret struct {
+	WebhookURL string `json:"webhook_url"`
+	BotToken   string `json:"bot_token"`
+	Channel    string `json:"channel"`
+}
+
+// loadSecret reads and checks the secret. Errors name the secret and the
+// key at fault but never quote a value.
+func loadSecret(ctx context.Context, sm SecretGetter, arn string) (slackSecret, error) {
+	var s slackSecret
+	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+	if err != nil {
+		return s, fmt.Errorf("read secret %s: %w", arn, err)
+	}
+	if out.SecretString == nil {
+		return s, fmt.Errorf("secret %s: no SecretString (binary secrets are not supported), want JSON with webhook_url or bot_token and channel", arn)
+	}
+	if err := json.Unmarshal([]byte(*out.SecretString), &s); err != nil {
+		// The JSON error may quote part of the secret: leave it out.
+		return s, fmt.Errorf("secret %s: not a JSON object with webhook_url or bot_token and channel", arn)
+	}
+	if err := s.validate(); err != nil {
+		return s, fmt.Errorf("secret %s: %w", arn, err)
+	}
+	return s, nil
+}
+
+func (s slackSecret) validate() error {
+	hasHook, hasBot := s.WebhookURL != "", s.BotToken != "" || s.Channel != ""
+	switch {
+	case hasHook && hasBot:
+		return errors.New("has webhook_url and bot_token/channel: set one")
+	case hasHook:
+		return checkURL("webhook_url", s.WebhookURL, false)
+	case s.BotToken == "":
+		return errors.New("no webhook_url and no bot_token")
+	case s.Channel == "":
+		return errors.New("bot_token without channel")
+	}
+	return nil
+}
+
+// newPoster makes the poster the secret asks for, wrapped in retries.
+func newPoster(s slackSecret, apiURL string, hc *http.Client, log *slog.Logger) slackalert.Poster {
+	var p slackalert.Poster
+	if s.WebhookURL != "" {
+		p = slackalert.WebhookPoster{URL: s.WebhookURL, Client: hc}
+	} else {
+		opts := []slack.Option{slack.OptionHTTPClient(hc)}
+		if apiURL != "" {
+			opts = append(opts, slack.OptionAPIURL(apiURL))
+		}
+		p = slackalert.BotPoster{Client: slack.New(s.BotToken, opts...), Channel: s.Channel}
+	}
+	return &slackalert.Retrier{Poster: p, Log: log}
+}
+
+// setup builds the handler: once per cold start. newSecrets is called only
+// when the secret is needed, so local runs need no AWS configuration.
+func setup(ctx context.Context, c config, log *slog.Logger, newSecrets func(context.Context) (SecretGetter, error)) (*slackalert.Handler, error) {
+	s := slackSecret{WebhookURL: c.WebhookURL}
+	if c.SecretARN != "" {
+		sm, err := newSecrets(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("secrets manager client: %w", err)
+		}
+		if s, err = loadSecret(ctx, sm, c.SecretARN); err != nil {
+			return nil, err
+		}
+	}
+	if s.WebhookURL != "" {
+		log.Info("slack configured", "mode", "webhook", "fromSecret", c.SecretARN != "")
+	} else {
+		log.Info("slack configured", "mode", "bot", "fromSecret", true, "channel", s.Channel)
+	}
+	return &slackalert.Handler{Poster: newPoster(s, c.APIURL, &http.Client{}, log), Log: log}, nil
+}

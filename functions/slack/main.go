@@ -1,0 +1,46 @@
+// Command slack is the Lambda function that posts lambdawatch findings from
+// an SQS queue (subscribed to the alerts topic with raw message delivery)
+// to Slack, reporting undelivered messages as batch item failures. See
+// pkg/slackalert for what it posts.
+//
+// Environment:
+//
+//	SLACK_SECRET_ARN   Secrets Manager secret: {"webhook_url": ...} or
+//	                   {"bot_token": ..., "channel": ...}; read once per cold start
+//	SLACK_WEBHOOK_URL  instead of the secret, for local runs (http allowed)
+//	SLACK_API_URL      Web API base for bot tokens (a local fake); optional
+//	LOG_LEVEL          debug, info (default), warn or error
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+func main() {
+	c, err := configFromEnv(os.Getenv)
+	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: c.LogLevel}))
+	slog.SetDefault(log)
+	if err != nil {
+		log.Error("bad configuration", "err", err)
+		os.Exit(1)
+	}
+	h, err := setup(context.Background(), c, log, func(ctx context.Context) (SecretGetter, error) {
+		cfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return secretsmanager.NewFromConfig(cfg), nil
+	})
+	if err != nil {
+		// Failing the cold start leaves the messages in the queue.
+		log.Error("setup failed", "err", err)
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
+}

@@ -1,0 +1,61 @@
+package notify
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/lambdawatch/lambdawatch/pkg/detect"
+)
+
+// Config is the monitor function's configuration.
+type Config struct {
+	TopicARN        string          // SNS_TOPIC_ARN
+	TrustedAccounts []string        // TRUSTED_ACCOUNTS, comma-separated
+	OrgID           string          // ORG_ID
+	MinSeverity     detect.Severity // MIN_SEVERITY, default MEDIUM
+}
+
+// ConfigFromEnv reads the monitor's configuration with getenv (os.Getenv
+// in the function). SNS endpoints and credentials are not here: the SDK's
+// own chain reads them (AWS_ENDPOINT_URL_SNS, AWS_REGION, ...).
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		TopicARN:    strings.TrimSpace(getenv("SNS_TOPIC_ARN")),
+		OrgID:       strings.TrimSpace(getenv("ORG_ID")),
+		MinSeverity: detect.Medium,
+	}
+	var errs []error
+	if c.TopicARN == "" {
+		errs = append(errs, errors.New("SNS_TOPIC_ARN is not set"))
+	}
+	for _, a := range strings.Split(getenv("TRUSTED_ACCOUNTS"), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			c.TrustedAccounts = append(c.TrustedAccounts, a)
+		}
+	}
+	if s := getenv("MIN_SEVERITY"); strings.TrimSpace(s) != "" {
+		sev, err := detect.ParseSeverity(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("MIN_SEVERITY: %w", err))
+		}
+		c.MinSeverity = sev
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, fmt.Errorf("monitor configuration: %w", err)
+	}
+	return c, nil
+}
+
+// ThrottleCodes are SNS's modelled throttling errors, which the SDK's
+// default retryer does not know.
+var ThrottleCodes = []string{"Throttled", "KMSThrottling"}
+
+// RetryThrottles is an SNS client option that makes its retryer retry
+// ThrottleCodes too.
+func RetryThrottles(o *sns.Options) {
+	o.Retryer = retry.AddWithErrorCodes(o.Retryer, ThrottleCodes...)
+}

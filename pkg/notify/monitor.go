@@ -1,0 +1,178 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
+	"github.com/lambdawatch/lambdawatch/pkg/detect"
+)
+
+// Publisher is the part of the SNS client the monitor uses.
+type Publisher interface {
+	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+}
+
+// Judge judges one CloudTrail record; *detect.Engine is one.
+type Judge interface {
+	Judge(rec cloudtrail.Record) ([]detect.Finding, error)
+}
+
+// What EventBridge events the monitor reads.
+const (
+	DetailTypeAPICall = "AWS API Call via CloudTrail"
+	SourceLambda      = "aws.lambda"
+)
+
+// DefaultRemembered is how many published findings a warm monitor
+// remembers to drop redeliveries: many minutes' worth even in a busy
+// account, a few hundred kilobytes of memory.
+const DefaultRemembered = 4096
+
+// Monitor is the monitor function's handler: it judges the CloudTrail
+// record an EventBridge event carries and publishes each finding at or
+// above MinSeverity to Topic.
+type Monitor struct {
+	Topic       string
+	SNS         Publisher
+	Judge       Judge
+	MinSeverity detect.Severity
+	Log         *slog.Logger // nil: slog.Default()
+
+	once sync.Once
+	seen *recent
+}
+
+func (m *Monitor) log() *slog.Logger {
+	if m.Log != nil {
+		return m.Log
+	}
+	return slog.Default()
+}
+
+// Handle handles one EventBridge event. Events that are not CloudTrail
+// records of Lambda calls, and records that raise nothing, succeed quietly.
+// A record that cannot be decoded is logged as an error and succeeds too:
+// retrying cannot repair it, and a failure would only delay the events
+// behind it. A finding that cannot be published after the SDK's retries
+// fails the invocation, so that Lambda retries it; findings already
+// published are remembered and not published again by the retry.
+func (m *Monitor) Handle(ctx context.Context, ev events.CloudWatchEvent) error {
+	m.once.Do(func() { m.seen = newRecent(DefaultRemembered) })
+	log := m.log().With("event", ev.ID)
+
+	if ev.DetailType != DetailTypeAPICall || ev.Source != SourceLambda {
+		log.Debug("ignored event", "source", ev.Source, "detailType", ev.DetailType)
+		return nil
+	}
+	rec, err := cloudtrail.ParseRecord(ev.Detail, ev.AccountID, ev.Region)
+	if err != nil {
+		log.Error("malformed CloudTrail record, dropped", "error", err, "detailBytes", len(ev.Detail))
+		return nil
+	}
+	log = log.With("eventID", rec.EventID, "eventName", rec.EventName)
+	if rec.EventSource != cloudtrail.LambdaSource {
+		log.Debug("ignored record of another service", "eventSource", rec.EventSource)
+		return nil
+	}
+
+	findings, err := m.Judge.Judge(rec)
+	if err != nil {
+		// The engine still returns what it could judge: publish that.
+		log.Error("record partly judged", "error", err, "findings", len(findings))
+	}
+	if len(findings) == 0 {
+		log.Debug("no findings", "action", rec.Action())
+		return nil
+	}
+
+	var errs []error
+	for i, f := range findings {
+		if f.Severity < m.MinSeverity {
+			log.Debug("finding below minimum severity", "rule", f.Rule, "severity", f.Severity)
+			continue
+		}
+		key := dedupeKey(rec, ev, i, f)
+		if m.seen.has(key) {
+			log.Info("finding already published, skipped", "rule", f.Rule, "key", key)
+			continue
+		}
+		id, err := m.publish(ctx, f)
+		if err != nil {
+			log.Error("publish failed", "rule", f.Rule, "error", err)
+			errs = append(errs, err)
+			continue
+		}
+		m.seen.add(key)
+		log.Info("published", "rule", f.Rule, "severity", f.Severity, "resource", f.Resource(), "messageID", id)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("event %s: %d of %d findings not published: %w", rec.EventID, len(errs), len(findings), errors.Join(errs...))
+	}
+	return nil
+}
+
+func (m *Monitor) publish(ctx context.Context, f detect.Finding) (string, error) {
+	in, err := PublishInput(m.Topic, f)
+	if err != nil {
+		return "", err
+	}
+	out, err := m.SNS.Publish(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("publish %s finding of event %s to %s: %w", f.Rule, f.EventID, m.Topic, err)
+	}
+	return aws.ToString(out.MessageId), nil
+}
+
+// dedupeKey names one finding of one event. A redelivered event judges to
+// the same findings in the same order, so the event's id and the finding's
+// place and rule name it across deliveries; the principal and resource
+// guard against a judge that orders differently. Without a CloudTrail
+// eventID the EventBridge id stands in.
+func dedupeKey(rec cloudtrail.Record, ev events.CloudWatchEvent, i int, f detect.Finding) string {
+	id := rec.EventID
+	if id == "" {
+		id = "eb:" + ev.ID
+	}
+	return fmt.Sprintf("%s\x00%d\x00%s\x00%s\x00%s", id, i, f.Rule, f.Resource(), f.Principal)
+}
+
+// recent is a bounded set of strings: the oldest is forgotten first.
+type recent struct {
+	mu   sync.Mutex
+	set  map[string]struct{}
+	ring []string
+	next int
+}
+
+func newRecent(n int) *recent {
+	return &recent{set: make(map[string]struct{}, n), ring: make([]string, n)}
+}
+
+func (r *recent) has(k string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.set[k]
+	return ok
+}
+
+func (r *recent) add(k string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.set[k]; ok {
+		return
+	}
+	if old := r.ring[r.next]; old != "" {
+		delete(r.set, old)
+	}
+	r.ring[r.next] = k
+	r.set[k] = struct{}{}
+	r.next = (r.next + 1) % len(r.ring)
+}
