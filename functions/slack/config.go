@@ -65,7 +65,7 @@ func checkURL(name, raw string, allowHTTP bool) error {
 	if err != nil {
 		return fmt.Errorf("%s is not a URL", name)
 	}
-	if u.Host == "" || !(u.Scheme == "https" || allowHTTP && u.Scheme == "http") {
+	if u.Host == "" || (u.Scheme != "https" && (!allowHTTP || u.Scheme != "http")) {
 		want := "https"
 		if allowHTTP {
 			want = "http or https"

@@ -20,9 +20,6 @@ const (
 	MaxBlocks      = 50   // blocks of a message
 	MaxContextText = 3000 // each context element
 
-	// maxFallback keeps the notification text short; Slack would take
-	// 40,000 characters but nobody reads a notification that long.
-	maxFallback = 600
 	// maxInline bounds one value inside a longer line.
 	maxInline = 200
 )
@@ -248,8 +245,8 @@ func joinWithin(texts []string, sep string, limit int) string {
 
 // fallback is the message's text: what notifications and clients without
 // blocks show. It is mrkdwn too, so every value is escaped; each value is
-// cut on its own (the parts stay well under maxFallback), never the
-// escaped whole, which could split an escape.
+// cut on its own, which keeps the notification under about 600
+// characters, and never the escaped whole, which could split an escape.
 func fallback(f detect.Finding, rule detect.Rule) string {
 	return fmt.Sprintf("%s %s: %s — %s by %s in %s/%s",
 		f.Severity, rule.ID, Escape(rule.Title),
