@@ -8,7 +8,7 @@ LAMBDA_GOARCH := $(GOARCH_$(ARCH))
 FUNCTIONS := monitor slack
 CDK_ARGS ?=
 
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20.20.2
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 
 .PHONY: help build cli bootstraps test lint demo synth clean
 

@@ -1,0 +1,241 @@
+// Package stacks builds lambdawatch's CloudFormation stacks with the AWS CDK:
+// the monitor stack (single account, or the central account of an
+// organization) and the forwarder stacks that send member accounts' and
+// regions' Lambda events to the central event bus.
+//
+// infra/main.go reads the CDK context into a Config, calls Build and synthesizes.
+// Nothing here reads the environment or talks to AWS, so tests synthesize the
+// same stacks with no credentials.
+package stacks
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/lambdawatch/lambdawatch/pkg/detect"
+)
+
+// Context keys, as set in cdk.json or with `cdk synth -c key=value`.
+const (
+	CtxTrustedAccounts    = "trustedAccounts"
+	CtxOrgID              = "orgId"
+	CtxMinSeverity        = "minSeverity"
+	CtxAlertEmails        = "alertEmails"
+	CtxSlackSecretArn     = "slackSecretArn"
+	CtxSlackMinSeverity   = "slackMinSeverity"
+	CtxArchitecture       = "architecture"
+	CtxReserveConcurrency = "reserveConcurrency"
+	CtxCreateTrail        = "createTrail"
+	CtxCentralAccountID   = "centralAccountId"
+	CtxCentralRegion      = "centralRegion"
+	CtxRegions            = "regions"
+)
+
+// ContextKeys lists every key the app reads; cdk.json lists each with its
+// default, so that it documents them (a test keeps the two in step).
+var ContextKeys = []string{
+	CtxTrustedAccounts, CtxOrgID, CtxMinSeverity, CtxAlertEmails, CtxSlackSecretArn,
+	CtxSlackMinSeverity, CtxArchitecture, CtxReserveConcurrency, CtxCreateTrail,
+	CtxCentralAccountID, CtxCentralRegion, CtxRegions,
+}
+
+// Architectures of the Lambda bootstraps, as the Makefile's ARCH names them.
+const (
+	ArchARM64 = "arm64"
+	ArchX8664 = "x86_64"
+)
+
+// Config is the app's configuration, read from the CDK context.
+type Config struct {
+	// TrustedAccounts and OrgID reach the monitor as TRUSTED_ACCOUNTS and ORG_ID.
+	TrustedAccounts []string
+	OrgID           string
+	// MinSeverity is the lowest severity the monitor publishes.
+	MinSeverity detect.Severity
+	// SlackMinSeverity is the lowest severity the Slack queue's filter policy lets through.
+	SlackMinSeverity detect.Severity
+	// AlertEmails are subscribed to the alert topic and to the alarm topic.
+	AlertEmails []string
+	// SlackSecretArn names an existing secret (complete ARN); empty means
+	// the stack creates one, to be filled in after deploy.
+	SlackSecretArn string
+	// Architecture is ArchARM64 or ArchX8664.
+	Architecture string
+	// ReserveConcurrency reserves concurrency for both functions. Accounts
+	// whose concurrency quota is still the new-account 10 cannot reserve any;
+	// they set reserveConcurrency=false until the quota is raised.
+	ReserveConcurrency bool
+	// CreateTrail adds a trail, for accounts without one: EventBridge
+	// delivers CloudTrail events only while a trail is logging.
+	CreateTrail bool
+
+	// Organization layout: set together, or not at all.
+	CentralAccountID string
+	CentralRegion    string
+	// Regions to forward from (always including CentralRegion).
+	Regions []string
+}
+
+// Organization reports whether the organization-wide layout is configured.
+func (c Config) Organization() bool { return c.CentralAccountID != "" }
+
+var (
+	accountRE = regexp.MustCompile(`^\d{12}$`)
+	orgRE     = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
+	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+	emailRE   = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
+	// A complete secret ARN ends with the 6 random characters Secrets
+	// Manager appends to the name; IAM then needs no wildcard.
+	secretArnRE = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$`)
+)
+
+// ParseConfig reads the configuration through get, which returns a context
+// value or nil (awscdk's Node.TryGetContext). Values from `-c` arrive as
+// strings; values in cdk.json may also be JSON lists or booleans. Every
+// problem is reported at once, so that one synth shows all of them.
+func ParseConfig(get func(key string) any) (Config, error) {
+	var errs []string
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Sprintf("context %s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	str := func(key string) string {
+		switch v := get(key).(type) {
+		case nil:
+			return ""
+		case string:
+			return strings.TrimSpace(v)
+		case float64:
+			// An account ID written as a JSON number loses leading zeros.
+			bad(key, "write %s as a string, in quotes", strconv.FormatFloat(v, 'f', -1, 64))
+		default:
+			bad(key, "want a string, got %T", v)
+		}
+		return ""
+	}
+	list := func(key string) []string {
+		var raw []string
+		switch v := get(key).(type) {
+		case nil:
+		case string:
+			raw = strings.Split(v, ",")
+		case []any:
+			for _, e := range v {
+				s, ok := e.(string)
+				if !ok {
+					bad(key, "want a list of strings, got an element %v (%T)", e, e)
+					continue
+				}
+				raw = append(raw, s)
+			}
+		default:
+			bad(key, "want a comma-separated string or a list of strings, got %T", v)
+		}
+		var out []string
+		for _, s := range raw {
+			if s = strings.TrimSpace(s); s != "" && !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	severity := func(key string, def detect.Severity) detect.Severity {
+		s := str(key)
+		if s == "" {
+			return def
+		}
+		v, err := detect.ParseSeverity(s)
+		if err != nil {
+			bad(key, "%v", err)
+		}
+		return v
+	}
+	boolean := func(key string, def bool) bool {
+		switch v := get(key).(type) {
+		case nil:
+			return def
+		case bool:
+			return v
+		case string:
+			if strings.TrimSpace(v) == "" {
+				return def
+			}
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				bad(key, "want true or false, got %q", v)
+			}
+			return b
+		default:
+			bad(key, "want true or false, got %T", v)
+			return def
+		}
+	}
+
+	c := Config{
+		TrustedAccounts:    list(CtxTrustedAccounts),
+		OrgID:              str(CtxOrgID),
+		MinSeverity:        severity(CtxMinSeverity, detect.Medium),
+		AlertEmails:        list(CtxAlertEmails),
+		SlackSecretArn:     str(CtxSlackSecretArn),
+		Architecture:       str(CtxArchitecture),
+		ReserveConcurrency: boolean(CtxReserveConcurrency, true),
+		CreateTrail:        boolean(CtxCreateTrail, false),
+		CentralAccountID:   str(CtxCentralAccountID),
+		CentralRegion:      str(CtxCentralRegion),
+		Regions:            list(CtxRegions),
+	}
+	// Slack gets what the monitor publishes unless told to be quieter.
+	c.SlackMinSeverity = severity(CtxSlackMinSeverity, c.MinSeverity)
+
+	for _, a := range c.TrustedAccounts {
+		if !accountRE.MatchString(a) {
+			bad(CtxTrustedAccounts, "%q is not a 12-digit account ID", a)
+		}
+	}
+	if c.OrgID != "" && !orgRE.MatchString(c.OrgID) {
+		bad(CtxOrgID, "%q is not an organization ID (o-...)", c.OrgID)
+	}
+	for _, e := range c.AlertEmails {
+		if !emailRE.MatchString(e) {
+			bad(CtxAlertEmails, "%q is not an email address", e)
+		}
+	}
+	if c.SlackSecretArn != "" && !secretArnRE.MatchString(c.SlackSecretArn) {
+		bad(CtxSlackSecretArn, "%q is not a complete Secrets Manager secret ARN (with its 6-character suffix, as `aws secretsmanager describe-secret --query ARN` prints it)", c.SlackSecretArn)
+	}
+	switch c.Architecture {
+	case "":
+		c.Architecture = ArchARM64
+	case ArchARM64, ArchX8664:
+	default:
+		bad(CtxArchitecture, "want %s or %s, got %q", ArchARM64, ArchX8664, c.Architecture)
+	}
+
+	org := c.CentralAccountID != "" || c.CentralRegion != "" || len(c.Regions) > 0
+	if org {
+		if c.OrgID == "" {
+			bad(CtxOrgID, "required with %s, %s and %s", CtxCentralAccountID, CtxCentralRegion, CtxRegions)
+		}
+		if !accountRE.MatchString(c.CentralAccountID) {
+			bad(CtxCentralAccountID, "want the 12-digit ID of the account that runs the monitor, got %q", c.CentralAccountID)
+		}
+		if !regionRE.MatchString(c.CentralRegion) {
+			bad(CtxCentralRegion, "want the region that runs the monitor (e.g. eu-west-1), got %q", c.CentralRegion)
+		}
+		for _, r := range c.Regions {
+			if !regionRE.MatchString(r) {
+				bad(CtxRegions, "%q is not a region name", r)
+			}
+		}
+		// Member accounts' events in the central region must be forwarded too.
+		if c.CentralRegion != "" && !slices.Contains(c.Regions, c.CentralRegion) {
+			c.Regions = append([]string{c.CentralRegion}, c.Regions...)
+		}
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("lambdawatch configuration:\n  %s", strings.Join(errs, "\n  "))
+	}
+	return c, nil
+}

@@ -1,0 +1,191 @@
+package stacks_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/lambdawatch/lambdawatch/infra/stacks"
+	"github.com/lambdawatch/lambdawatch/pkg/detect"
+)
+
+func ctx(kv map[string]any) func(string) any {
+	return func(k string) any { return kv[k] }
+}
+
+func TestParseConfig(t *testing.T) {
+	const secret = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:lambdawatch/slack-AbC123"
+	tests := []struct {
+		name    string
+		context map[string]any
+		check   func(t *testing.T, c stacks.Config)
+		wantErr []string // substrings of the error; nil means no error
+	}{
+		{
+			name:    "defaults",
+			context: map[string]any{},
+			check: func(t *testing.T, c stacks.Config) {
+				if c.Architecture != stacks.ArchARM64 || c.MinSeverity != detect.Medium || c.SlackMinSeverity != detect.Medium ||
+					!c.ReserveConcurrency || c.CreateTrail || c.Organization() || c.SlackSecretArn != "" || len(c.TrustedAccounts) != 0 || len(c.AlertEmails) != 0 {
+					t.Errorf("defaults: %+v", c)
+				}
+			},
+		},
+		{
+			name: "cdk.json's empty strings are defaults",
+			context: map[string]any{"architecture": "", "minSeverity": "", "slackMinSeverity": "", "trustedAccounts": "",
+				"orgId": "", "alertEmails": "", "slackSecretArn": "", "reserveConcurrency": ""},
+			check: func(t *testing.T, c stacks.Config) {
+				if c.Architecture != stacks.ArchARM64 || c.MinSeverity != detect.Medium || !c.ReserveConcurrency || c.Organization() {
+					t.Errorf("empty strings: %+v", c)
+				}
+			},
+		},
+		{
+			name: "strings from -c",
+			context: map[string]any{
+				"trustedAccounts": " 222222222222, 333333333333 ,222222222222,", "orgId": "o-abc123def4",
+				"minSeverity": "low", "slackMinSeverity": "High", "alertEmails": "a@example.com,b@example.org",
+				"slackSecretArn": secret, "architecture": "x86_64", "reserveConcurrency": "false",
+			},
+			check: func(t *testing.T, c stacks.Config) {
+				if !slices.Equal(c.TrustedAccounts, []string{"222222222222", "333333333333"}) {
+					t.Errorf("trusted accounts %q", c.TrustedAccounts)
+				}
+				if c.OrgID != "o-abc123def4" || c.MinSeverity != detect.Low || c.SlackMinSeverity != detect.High ||
+					c.SlackSecretArn != secret || c.Architecture != stacks.ArchX8664 || c.ReserveConcurrency {
+					t.Errorf("parsed %+v", c)
+				}
+				if !slices.Equal(c.AlertEmails, []string{"a@example.com", "b@example.org"}) {
+					t.Errorf("emails %q", c.AlertEmails)
+				}
+			},
+		},
+		{
+			name:    "JSON lists and booleans from cdk.json",
+			context: map[string]any{"trustedAccounts": []any{"222222222222"}, "alertEmails": []any{"a@example.com"}, "reserveConcurrency": false, "createTrail": true},
+			check: func(t *testing.T, c stacks.Config) {
+				if !slices.Equal(c.TrustedAccounts, []string{"222222222222"}) || !slices.Equal(c.AlertEmails, []string{"a@example.com"}) || c.ReserveConcurrency || !c.CreateTrail {
+					t.Errorf("parsed %+v", c)
+				}
+			},
+		},
+		{
+			name:    "slack severity follows the monitor's unless set",
+			context: map[string]any{"minSeverity": "HIGH"},
+			check: func(t *testing.T, c stacks.Config) {
+				if c.SlackMinSeverity != detect.High {
+					t.Errorf("slack severity %v", c.SlackMinSeverity)
+				}
+			},
+		},
+		{
+			name: "organization, central region added to the regions",
+			context: map[string]any{"orgId": "o-abc123def4", "centralAccountId": "111111111111",
+				"centralRegion": "eu-west-1", "regions": "us-east-1,ap-southeast-2"},
+			check: func(t *testing.T, c stacks.Config) {
+				if !c.Organization() || !slices.Equal(c.Regions, []string{"eu-west-1", "us-east-1", "ap-southeast-2"}) {
+					t.Errorf("organization: %+v", c)
+				}
+			},
+		},
+		{
+			name: "organization, central region listed already",
+			context: map[string]any{"orgId": "o-abc123def4", "centralAccountId": "111111111111",
+				"centralRegion": "us-gov-west-1", "regions": []any{"us-gov-east-1", "us-gov-west-1"}},
+			check: func(t *testing.T, c stacks.Config) {
+				if !slices.Equal(c.Regions, []string{"us-gov-east-1", "us-gov-west-1"}) {
+					t.Errorf("regions %q", c.Regions)
+				}
+			},
+		},
+		{
+			name:    "organization needs all its keys",
+			context: map[string]any{"centralAccountId": "111111111111"},
+			wantErr: []string{"context orgId: required", "context centralRegion:"},
+		},
+		{
+			name: "every mistake reported at once",
+			context: map[string]any{
+				"trustedAccounts": "12345", "orgId": "org-1", "minSeverity": "SEVERE", "alertEmails": "not-an-address",
+				"slackSecretArn": "arn:aws:secretsmanager:eu-west-1:111111111111:secret:slack", "architecture": "amd64",
+				"reserveConcurrency": "maybe", "regions": "mars-north-1,eu-west-1",
+			},
+			wantErr: []string{
+				`trustedAccounts: "12345"`, `orgId: "org-1"`, `minSeverity: unknown severity "SEVERE"`, `alertEmails: "not-an-address"`,
+				"slackSecretArn:", "architecture: want arm64 or x86_64", "reserveConcurrency:", `regions: "mars-north-1"`, "centralAccountId:",
+			},
+		},
+		{
+			name:    "account IDs as JSON numbers lose leading zeros",
+			context: map[string]any{"orgId": "o-abc123def4", "centralAccountId": float64(12345678901), "centralRegion": "eu-west-1", "regions": "eu-west-1"},
+			wantErr: []string{"centralAccountId: write", "as a string"},
+		},
+		{
+			name:    "wrong JSON types",
+			context: map[string]any{"trustedAccounts": []any{float64(1)}, "alertEmails": map[string]any{}, "orgId": true},
+			wantErr: []string{"trustedAccounts: want a list of strings", "alertEmails: want a comma-separated string", "orgId: want a string"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := stacks.ParseConfig(ctx(tt.context))
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				tt.check(t, c)
+				return
+			}
+			if err == nil {
+				t.Fatalf("want an error, got none: %+v", c)
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestAssetsFor(t *testing.T) {
+	for arch, want := range map[string]stacks.Assets{
+		stacks.ArchARM64: {Monitor: "build/arm64/monitor", Slack: "build/arm64/slack"},
+		stacks.ArchX8664: {Monitor: "build/x86_64/monitor", Slack: "build/x86_64/slack"},
+	} {
+		if got := stacks.AssetsFor(arch); got != want {
+			t.Errorf("AssetsFor(%s) = %+v, want %+v (the Makefile's bootstraps target)", arch, got, want)
+		}
+	}
+}
+
+// TestCdkJSONListsEveryKey: cdk.json documents every context key with its
+// default, and every default it gives parses.
+func TestCdkJSONListsEveryKey(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "cdk.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range stacks.ContextKeys {
+		if _, ok := c.Context[k]; !ok {
+			t.Errorf("cdk.json lacks context key %s", k)
+		}
+	}
+	cfg, err := stacks.ParseConfig(ctx(c.Context))
+	if err != nil {
+		t.Fatalf("cdk.json's defaults do not parse: %v", err)
+	}
+	if cfg.Organization() || cfg.Architecture != stacks.ArchARM64 || cfg.CreateTrail || !cfg.ReserveConcurrency {
+		t.Errorf("cdk.json's defaults are not the single-account arm64 stack: %+v", cfg)
+	}
+}

@@ -1,0 +1,97 @@
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// ForwarderStackProps configure a forwarder stack.
+type ForwarderStackProps struct {
+	awscdk.StackProps
+	CentralAccountID string
+	CentralRegion    string
+}
+
+// ForwarderStack forwards one account's and region's Lambda calls to the
+// central event bus. Its template is deployable as is by CloudFormation
+// StackSets to every account and region: no assets, no bootstrap version
+// check, no account or region of its own in it (only the central bus's), and
+// in the central account's central region, where the monitor already reads
+// the default bus, its rule is disabled so that no event is judged twice.
+type ForwarderStack struct {
+	awscdk.Stack
+
+	Rule        awsevents.Rule
+	Role        awsiam.Role
+	DLQ         awssqs.Queue
+	CentralBus  awsevents.IEventBus
+	ForwardHere awscdk.CfnCondition
+}
+
+// NewForwarderStack builds a forwarder stack.
+func NewForwarderStack(scope constructs.Construct, id string, props *ForwarderStackProps) *ForwarderStack {
+	sp := props.StackProps
+	if sp.Description == nil {
+		sp.Description = jsii.String("lambdawatch forwarder: sends this account's and region's Lambda permission calls to the central lambdawatch event bus")
+	}
+	// No bootstrap resources: member accounts are not CDK-bootstrapped,
+	// and StackSets cannot satisfy the BootstrapVersion parameter.
+	sp.Synthesizer = awscdk.NewBootstraplessSynthesizer(&awscdk.BootstraplessSynthesizerProps{})
+	// No AWS::CDK::Metadata resource either: StackSets deploy this template
+	// to regions the CDK did not synthesize it for, some without that type.
+	sp.AnalyticsReporting = jsii.Bool(false)
+	s := &ForwarderStack{Stack: awscdk.NewStack(scope, &id, &sp)}
+	stack := s.Stack
+
+	busArn := stack.FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("events"),
+		Account:      jsii.String(props.CentralAccountID),
+		Region:       jsii.String(props.CentralRegion),
+		Resource:     jsii.String("event-bus"),
+		ResourceName: jsii.String(CentralBusName),
+	})
+	s.CentralBus = awsevents.EventBus_FromEventBusArn(stack, jsii.String("CentralBus"), busArn)
+
+	s.ForwardHere = awscdk.NewCfnCondition(stack, jsii.String("ForwardHere"), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionNot(awscdk.Fn_ConditionAnd(
+			awscdk.Fn_ConditionEquals(awscdk.Aws_ACCOUNT_ID(), jsii.String(props.CentralAccountID)),
+			awscdk.Fn_ConditionEquals(awscdk.Aws_REGION(), jsii.String(props.CentralRegion)),
+		)),
+	})
+
+	// EventBridge needs a role to put events on another account's or
+	// region's bus. The target below grants it events:PutEvents on the
+	// central bus, and nothing else.
+	s.Role = awsiam.NewRole(stack, jsii.String("ForwardRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+		Description: jsii.String("lambdawatch forwarder: put Lambda calls on the central event bus"),
+	})
+
+	s.DLQ = newQueue(stack, "ForwardDeadLetterQueue", nil)
+
+	s.Rule = awsevents.NewRule(stack, jsii.String("ForwardLambdaCallsRule"), &awsevents.RuleProps{
+		Description:  jsii.String("lambdawatch: forward Lambda permission calls to the central event bus"),
+		EventPattern: lambdaCallPattern(),
+	})
+	// The CDK's event bus target sets no retry policy, so EventBridge's
+	// default applies (24 hours, 185 attempts); what still fails lands in
+	// the dead-letter queue.
+	s.Rule.AddTarget(awseventstargets.NewEventBus(s.CentralBus, &awseventstargets.EventBusProps{
+		DeadLetterQueue: s.DLQ,
+		Role:            s.Role,
+	}))
+	cfnRule := s.Rule.Node().DefaultChild().(awsevents.CfnRule)
+	cfnRule.SetState(awscdk.Token_AsString(
+		awscdk.Fn_ConditionIf(s.ForwardHere.LogicalId(), jsii.String("ENABLED"), jsii.String("DISABLED")), nil))
+
+	awscdk.NewCfnOutput(stack, jsii.String("CentralEventBusArn"), &awscdk.CfnOutputProps{
+		Value:       busArn,
+		Description: jsii.String("Where this forwarder sends Lambda calls"),
+	})
+	return s
+}
