@@ -98,9 +98,9 @@ func (e *Engine) Judge(rec cloudtrail.Record) ([]Finding, error) {
 	)
 	switch rec.Action() {
 	case "AddPermission":
-		fs, err = e.addPermission(rec)
+		fs, err = e.addPermission(rec, false)
 	case "AddLayerVersionPermission":
-		fs, err = e.addLayerPermission(rec)
+		fs, err = e.addPermission(rec, true)
 	case "RemovePermission", "RemoveLayerVersionPermission":
 		fs, err = e.removePermission(rec)
 	case "CreateFunctionUrlConfig", "UpdateFunctionUrlConfig":

@@ -38,66 +38,43 @@ func grantStatement(rec cloudtrail.Record, req permissionRequest, resource strin
 	return statementFromRequest(req, resource), err
 }
 
-func (e *Engine) addPermission(rec cloudtrail.Record) ([]Finding, error) {
+// addPermission judges AddPermission (a function policy) or, with layer
+// set, AddLayerVersionPermission: each stores one statement.
+func (e *Engine) addPermission(rec cloudtrail.Record, layer bool) ([]Finding, error) {
 	var req permissionRequest
 	if err := decodeParams(rec.RequestParameters, "requestParameters", &req); err != nil {
 		return nil, err
 	}
-	fn := qualified(string(req.FunctionName), string(req.Qualifier))
-	st, err := grantStatement(rec, req, fn)
-	if fn == "" {
-		fn = first(st.Resources)
+	name, resource, defaultAction := string(req.FunctionName), qualified(string(req.FunctionName), string(req.Qualifier)), "lambda:InvokeFunction"
+	if layer {
+		name, resource, defaultAction = string(req.LayerName), layerVersion(string(req.LayerName), string(req.VersionNumber)), "lambda:GetLayerVersion"
 	}
-	owner := ownerOf(rec, string(req.FunctionName), first(st.Resources))
-	var errs []error
-	if err != nil {
-		errs = append(errs, err)
-	}
+	st, err := grantStatement(rec, req, resource)
+	errs := []error{err}
 	if len(st.Principals) == 0 {
 		errs = append(errs, errors.New("no principal in requestParameters or responseElements.statement"))
 	}
-	if !strings.EqualFold(st.Effect, "Allow") && st.Effect != "" {
+	if st.Effect != "" && !strings.EqualFold(st.Effect, "Allow") {
 		return nil, errors.Join(errs...) // a Deny grants nothing
 	}
+	if resource == "" {
+		resource = first(st.Resources)
+	}
+	owner := ownerOf(rec, name, first(st.Resources))
 	base := e.base(rec, owner)
-	base.Function = fn
-	base.Action = orDefault(first(st.Actions), "lambda:InvokeFunction")
+	base.Action = orDefault(first(st.Actions), defaultAction)
 	base.StatementID = orDefault(st.Sid, string(req.StatementID))
 	base.Conditions = conditionStrings(st)
-	var out []Finding
-	for _, v := range e.judgeInvoke(st, owner, fn, base.Action) {
-		f := base
-		f.Principal = v.principal
-		out = append(out, finish(f, v.rule, v.severity, v.did, v.try))
+	var verdicts []verdict
+	if layer {
+		base.Layer = resource
+		verdicts = e.judgeLayerGrant(st, owner, resource)
+	} else {
+		base.Function = resource
+		verdicts = e.judgeInvoke(st, owner, resource, base.Action)
 	}
-	return out, errors.Join(errs...)
-}
-
-func (e *Engine) addLayerPermission(rec cloudtrail.Record) ([]Finding, error) {
-	var req permissionRequest
-	if err := decodeParams(rec.RequestParameters, "requestParameters", &req); err != nil {
-		return nil, err
-	}
-	layer := layerVersion(string(req.LayerName), string(req.VersionNumber))
-	st, err := grantStatement(rec, req, layer)
-	if layer == "" {
-		layer = first(st.Resources)
-	}
-	owner := ownerOf(rec, string(req.LayerName), first(st.Resources))
-	var errs []error
-	if err != nil {
-		errs = append(errs, err)
-	}
-	if len(st.Principals) == 0 {
-		errs = append(errs, errors.New("no principal in requestParameters or responseElements.statement"))
-	}
-	base := e.base(rec, owner)
-	base.Layer = layer
-	base.Action = orDefault(first(st.Actions), "lambda:GetLayerVersion")
-	base.StatementID = orDefault(st.Sid, string(req.StatementID))
-	base.Conditions = conditionStrings(st)
-	var out []Finding
-	for _, v := range e.judgeLayerGrant(st, owner, layer) {
+	out := make([]Finding, 0, len(verdicts))
+	for _, v := range verdicts {
 		f := base
 		f.Principal = v.principal
 		out = append(out, finish(f, v.rule, v.severity, v.did, v.try))
