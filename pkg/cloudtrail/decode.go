@@ -77,16 +77,32 @@ func (d *decoder) emit(r Record, err error) {
 }
 
 func (d *decoder) document(data []byte) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a byte order mark some editors write
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
 		return
 	}
-	if json.Valid(trimmed) {
-		d.value(trimmed, "", 0)
+	// A log file as CloudTrail writes it: stream its records, so that a
+	// large file is scanned once and a break late in it keeps the records
+	// before it.
+	if arr, ok := recordsArray(trimmed); ok {
+		end := d.elements(arr, "", 1)
+		if end < 0 {
+			return
+		}
+		// What follows the log file: its closing brace (or keys other than
+		// Records, skipped), then perhaps more documents (cat a.json b.json).
+		rest, err := afterRecords(bytes.TrimSpace(arr[end:]))
+		if err != nil {
+			d.records++
+			d.emit(Record{}, fmt.Errorf("record %d: after the Records list: %w", d.records, err))
+			return
+		}
+		d.document(rest)
 		return
 	}
-	// Several JSON values one after another: JSON Lines, or concatenated
-	// documents (cat a.json b.json).
+	// One JSON value, or several one after another: JSON Lines, or
+	// concatenated documents (cat a.json b.json).
 	if values, ok := splitValues(trimmed); ok {
 		for _, v := range values {
 			if d.stopped {
@@ -186,24 +202,99 @@ func (d *decoder) value(data []byte, pos string, depth int) {
 			d.emit(Record{}, fmt.Errorf("%s: arrays nested deeper than %d", where(d.records), maxNesting))
 			return
 		}
-		var elems []json.RawMessage
-		if err := json.Unmarshal(data, &elems); err != nil {
-			d.records++
-			d.emit(Record{}, fmt.Errorf("%s: %w", where(d.records), err))
-			return
-		}
-		for _, e := range elems {
-			if d.stopped {
+		d.elements(data, pos, depth+1)
+	case '{':
+		if arr, ok := recordsArray(data); ok {
+			if depth >= maxNesting {
+				d.records++
+				d.emit(Record{}, fmt.Errorf("%s: log files nested deeper than %d", where(d.records), maxNesting))
 				return
 			}
-			d.value(e, pos, depth+1)
+			d.elements(arr, pos, depth+1)
+			return
 		}
-	case '{':
 		d.object(data, pos, depth, where)
 	default:
 		d.records++
 		d.emit(Record{}, fmt.Errorf("%s: want a JSON object, got %.20s", where(d.records), data))
 	}
+}
+
+// elements handles each element of arr, a JSON array, scanning it once
+// rather than splitting it first. Broken JSON ends the array with an error
+// naming the record where it breaks; the records before it stand. It
+// returns the offset in arr just after the array, or -1 if it stopped
+// early.
+func (d *decoder) elements(arr []byte, pos string, depth int) int {
+	dec := json.NewDecoder(bytes.NewReader(arr))
+	broken := func(err error) {
+		d.records++
+		at := fmt.Sprintf("record %d", d.records)
+		if pos != "" {
+			at = pos + ": " + at
+		}
+		d.emit(Record{}, fmt.Errorf("%s: invalid JSON at byte %d of the array: %w", at, dec.InputOffset(), err))
+	}
+	if _, err := dec.Token(); err != nil { // [
+		broken(err)
+		return -1
+	}
+	for dec.More() && !d.stopped {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			broken(err)
+			return -1
+		}
+		d.value(raw, pos, depth)
+	}
+	if d.stopped {
+		return -1
+	}
+	if _, err := dec.Token(); err != nil { // ]
+		broken(err)
+		return -1
+	}
+	return int(dec.InputOffset())
+}
+
+// afterRecords returns what follows the log file object whose Records
+// list ended just before tail.
+func afterRecords(tail []byte) ([]byte, error) {
+	if rest, ok := bytes.CutPrefix(tail, []byte("}")); ok {
+		return rest, nil
+	}
+	if _, ok := bytes.CutPrefix(tail, []byte(",")); !ok {
+		return nil, fmt.Errorf("want , or }, got %.20q", tail)
+	}
+	// Other keys: read the rest of the object as one, to find its end.
+	obj := append([]byte("{"), tail[1:]...)
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	var skip json.RawMessage
+	if err := dec.Decode(&skip); err != nil {
+		return nil, err
+	}
+	return obj[dec.InputOffset():], nil
+}
+
+// recordsArray finds the array of a log file as CloudTrail writes it,
+// {"Records":[...]}, so that its records are read in one pass. Other
+// objects go through object.
+func recordsArray(obj []byte) ([]byte, bool) {
+	rest := bytes.TrimLeft(obj[1:], " \t\r\n")
+	rest, ok := bytes.CutPrefix(rest, []byte(`"Records"`))
+	if !ok {
+		return nil, false
+	}
+	rest = bytes.TrimLeft(rest, " \t\r\n")
+	rest, ok = bytes.CutPrefix(rest, []byte(":"))
+	if !ok {
+		return nil, false
+	}
+	rest = bytes.TrimLeft(rest, " \t\r\n")
+	if len(rest) == 0 || rest[0] != '[' {
+		return nil, false
+	}
+	return rest, true
 }
 
 func (d *decoder) object(data []byte, pos string, depth int, where func(int) string) {

@@ -58,6 +58,10 @@ func TestDecodeEnvelopes(t *testing.T) {
 		{"json lines with crlf", rec1 + "\r\n" + rec2 + "\r\n", []string{"e1", "e2"}, nil},
 		{"pretty printed", "{\n  \"Records\": [\n" + rec1 + "\n]\n}\n", []string{"e1"}, nil},
 		{"concatenated documents", "{\n \"Records\": [" + rec1 + "]\n}\n" + eventBridge(rec2), []string{"e1", "e2"}, nil},
+		{"byte order mark", "\xef\xbb\xbf" + rec1, []string{"e1"}, nil},
+		{"log file with Records not first", `{"x":1,"Records":[` + rec1 + `]}`, []string{"e1"}, nil},
+		{"log file with spaces", "{ \"Records\" :\n [ " + rec1 + " ] }", []string{"e1"}, nil},
+		{"log file inside an array", `[{"Records":[` + rec1 + `]},{"Records":[` + rec2 + `]}]`, []string{"e1", "e2"}, nil},
 		{"empty", "  \n", nil, nil},
 		{"empty log file", `{"Records":[]}`, nil, nil},
 		{"null records", `{"Records":null}`, nil, nil},
@@ -89,7 +93,12 @@ func TestDecodeEnvelopes(t *testing.T) {
 		{"scalar", `42`, nil, []string{"record 1: want a JSON object"}},
 		{"records not a list", `{"Records":{"a":1}}`, nil, []string{"record 1: Records is not a list"}},
 		{"eventbridge without detail", `{"detail-type":"AWS API Call via CloudTrail","account":"1"}`, nil, []string{"record 1: EventBridge event 1 has no detail object"}},
-		{"broken document", "{\n \"Records\": [\n" + rec1 + ",\n", nil, []string{"invalid JSON at line"}},
+		{"broken log file keeps the records before the break", "{\n \"Records\": [\n" + rec1 + ",\n", []string{"e1"}, []string{"record 2: invalid JSON"}},
+		{"broken log file in the middle", `{"Records":[` + rec1 + `,{"eventID": nope},` + rec2 + `]}`, []string{"e1"}, []string{"record 2: invalid JSON"}},
+		{"log file with garbage after it", `{"Records":[` + rec1 + `]} xyz`, []string{"e1"}, []string{"invalid JSON"}},
+		{"log file with a key after Records", `{"Records":[` + rec1 + `],"x":{"y":[1]}}` + "\n" + eventBridge(rec2), []string{"e1", "e2"}, nil},
+		{"log file broken after Records", `{"Records":[` + rec1 + `],"x":}`, []string{"e1"}, []string{"record 2: after the Records list"}},
+		{"broken document", "{\n \"detail-type\": \"AWS API Call via CloudTrail\",\n \"detail\": " + rec1 + ",\n", nil, []string{"invalid JSON at line 4"}},
 		{"deep nesting", strings.Repeat("[", 10) + rec1 + strings.Repeat("]", 10), nil, []string{"nested deeper than"}},
 		{"eventbridge fills account and region", eventBridge(`{"eventID":"e3","eventName":"AddPermission","eventSource":"lambda.amazonaws.com"}`), []string{"e3"}, nil},
 	}
@@ -225,6 +234,33 @@ func TestActor(t *testing.T) {
 	for _, tt := range tests {
 		if got := (Record{UserIdentity: tt.u}).Actor(); got != tt.want {
 			t.Errorf("Actor(%+v) = %q, want %q", tt.u, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkDecodeLogFile reads one gzipped log file of 20 records, as
+// archived under AWSLogs/: the hunt's work per file.
+func BenchmarkDecodeLogFile(b *testing.B) {
+	recs := make([]string, 20)
+	for i := range recs {
+		recs[i] = rec1
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(`{"Records":[` + strings.Join(recs, ",") + `]}`))
+	zw.Close()
+	data := buf.Bytes()
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		for _, err := range Decode(bytes.NewReader(data)) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != 20 {
+			b.Fatalf("%d records", n)
 		}
 	}
 }
