@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
@@ -89,86 +92,176 @@ func scan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lambdawatch scan: %v\n", err)
 		return exitUsage
 	}
-	s := scanner{
-		engine: detect.New(o.config),
-		min:    o.min,
-		stderr: stderr,
-	}
+	s := scanner{engine: detect.New(o.config), min: o.min}
 	out := newPrinter(o.format, stdout)
-	s.emit = out.print
-	for _, p := range o.paths {
-		s.path(p, stdin)
+	var (
+		inputs, records, printed, errs int
+		worst                          detect.Severity
+		writeErr                       error
+	)
+	// Inputs are judged in parallel and printed in the order given.
+	for res := range s.scan(o.paths, stdin, runtime.GOMAXPROCS(0)) {
+		for _, e := range res.errs {
+			fmt.Fprintln(stderr, e)
+		}
+		errs += len(res.errs)
+		if res.input {
+			inputs++
+		}
+		records += res.records
+		for _, f := range res.findings {
+			if writeErr == nil {
+				writeErr = out.print(f)
+			}
+			printed++
+			worst = max(worst, f.Severity)
+		}
 	}
-	if err := out.flush(); err != nil {
-		fmt.Fprintf(stderr, "lambdawatch scan: write: %v\n", err)
+	if writeErr == nil {
+		writeErr = out.flush()
+	}
+	if writeErr != nil {
+		fmt.Fprintf(stderr, "lambdawatch scan: write: %v\n", writeErr)
 		return exitUsage
 	}
-	fmt.Fprintf(stderr, "%d findings at %s or above in %d records from %d inputs", s.printed, o.min, s.records, s.inputs)
-	if s.errors > 0 {
-		fmt.Fprintf(stderr, "; %d errors", s.errors)
+	fmt.Fprintf(stderr, "%d findings at %s or above in %d records from %d inputs", printed, o.min, records, inputs)
+	if errs > 0 {
+		fmt.Fprintf(stderr, "; %d errors", errs)
 	}
 	fmt.Fprintln(stderr)
 	switch {
-	case s.errors > 0:
+	case errs > 0:
 		return exitUsage
-	case o.failSet && s.printed > 0 && s.worst >= o.failOn:
+	case o.failSet && printed > 0 && worst >= o.failOn:
 		return exitFindings
 	}
 	return exitOK
 }
 
+// scanner judges inputs: files, folders of them, standard input.
 type scanner struct {
-	engine  *detect.Engine
-	min     detect.Severity
-	emit    func(detect.Finding) error
-	stderr  io.Writer
-	inputs  int
-	records int
-	printed int
-	worst   detect.Severity
-	errors  int
+	engine *detect.Engine
+	min    detect.Severity
 }
 
-func (s *scanner) fail(format string, args ...any) {
-	s.errors++
-	fmt.Fprintf(s.stderr, format+"\n", args...)
+// result is what one input gave, or an error met while finding inputs.
+type result struct {
+	input    bool // an input was read (or tried)
+	records  int
+	findings []detect.Finding
+	errs     []string
 }
 
-// path scans a file, a folder or standard input.
-func (s *scanner) path(p string, stdin io.Reader) {
+// job is one input on its way through the workers; done closes when res
+// is ready.
+type job struct {
+	name string
+	open func() (io.ReadCloser, error)
+	res  result
+	done chan struct{}
+}
+
+// scan yields a result for each input under paths, in order, judging up to
+// workers inputs at once: an archive holds many small files.
+func (s *scanner) scan(paths []string, stdin io.Reader, workers int) iter.Seq[result] {
+	return func(yield func(result) bool) {
+		ordered := make(chan *job, 4*workers)
+		work := make(chan *job)
+		stop := make(chan struct{})
+		defer close(stop)
+
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for j := range work {
+					j.res = s.input(j.name, j.open)
+					close(j.done)
+				}
+			})
+		}
+		go func() {
+			defer func() {
+				close(work)
+				wg.Wait()
+				close(ordered)
+			}()
+			// send queues j for printing, then for a worker; it reports
+			// false once the consumer has gone.
+			send := func(j *job) bool {
+				select {
+				case ordered <- j:
+				case <-stop:
+					return false
+				}
+				if j.open == nil {
+					return true // an error already in j.res
+				}
+				select {
+				case work <- j:
+					return true
+				case <-stop:
+					return false
+				}
+			}
+			for _, p := range paths {
+				if !s.inputs(p, stdin, send) {
+					return
+				}
+			}
+		}()
+		for j := range ordered {
+			<-j.done
+			if !yield(j.res) {
+				return
+			}
+		}
+	}
+}
+
+// failed is a job that carries only an error.
+func failed(format string, args ...any) *job {
+	j := &job{res: result{errs: []string{fmt.Sprintf(format, args...)}}, done: make(chan struct{})}
+	close(j.done)
+	return j
+}
+
+// inputs sends a job for each input p names: a file, a folder (walked) or
+// standard input. It reports false when send does.
+func (s *scanner) inputs(p string, stdin io.Reader, send func(*job) bool) bool {
 	if p == "-" {
-		s.input("-", stdin)
-		return
+		return send(&job{name: "-", open: func() (io.ReadCloser, error) { return io.NopCloser(stdin), nil }, done: make(chan struct{})})
+	}
+	file := func(path string) *job {
+		return &job{name: path, open: func() (io.ReadCloser, error) { return os.Open(path) }, done: make(chan struct{})}
 	}
 	info, err := os.Stat(p)
 	if err != nil {
-		s.fail("%v", err)
-		return
+		return send(failed("%v", err))
 	}
 	if !info.IsDir() {
-		s.file(p)
-		return
+		return send(file(p))
 	}
+	ok := true
 	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			s.fail("%v", err)
-			return nil
-		}
-		name := d.Name()
-		if path != p && strings.HasPrefix(name, ".") {
+		switch {
+		case err != nil:
+			ok = send(failed("%v", err))
+		case path != p && strings.HasPrefix(d.Name(), "."):
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
-			return nil
+		case d.Type().IsRegular() && recordFile(d.Name()):
+			ok = send(file(path))
 		}
-		if d.Type().IsRegular() && recordFile(name) {
-			s.file(path)
+		if !ok {
+			return filepath.SkipAll
 		}
 		return nil
 	})
-	if err != nil {
-		s.fail("%s: %v", p, err)
+	if err != nil && ok {
+		ok = send(failed("%s: %v", p, err))
 	}
+	return ok
 }
 
 // recordFile says whether a file met in a folder may hold records.
@@ -181,40 +274,32 @@ func recordFile(name string) bool {
 	return false
 }
 
-func (s *scanner) file(path string) {
-	f, err := os.Open(path)
+// input reads and judges one input.
+func (s *scanner) input(name string, open func() (io.ReadCloser, error)) result {
+	res := result{input: true}
+	r, err := open()
 	if err != nil {
-		s.fail("%v", err)
-		return
+		res.errs = append(res.errs, err.Error())
+		return res
 	}
-	defer f.Close()
-	s.input(path, f)
-}
-
-func (s *scanner) input(name string, r io.Reader) {
-	s.inputs++
+	defer r.Close()
 	for rec, err := range cloudtrail.Decode(r) {
 		if err != nil {
-			s.fail("%s: %v", name, err)
+			res.errs = append(res.errs, fmt.Sprintf("%s: %v", name, err))
 			continue
 		}
-		s.records++
+		res.records++
 		findings, err := s.engine.Judge(rec)
 		if err != nil {
-			s.fail("%s: %v", name, err)
+			res.errs = append(res.errs, fmt.Sprintf("%s: %v", name, err))
 		}
 		for _, f := range findings {
-			if f.Severity < s.min {
-				continue
+			if f.Severity >= s.min {
+				res.findings = append(res.findings, f)
 			}
-			if err := s.emit(f); err != nil {
-				s.fail("write: %v", err)
-				return
-			}
-			s.printed++
-			s.worst = max(s.worst, f.Severity)
 		}
 	}
+	return res
 }
 
 // printer writes findings as a table or as JSON Lines.

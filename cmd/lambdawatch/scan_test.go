@@ -253,3 +253,42 @@ func TestRun(t *testing.T) {
 		}
 	}
 }
+
+// TestScanOrder: inputs judged in parallel come out in the order a single
+// worker gives, which is the order of the paths and of the walk.
+func TestScanOrder(t *testing.T) {
+	s := scanner{engine: detect.New(detect.Config{TrustedAccounts: []string{"444455556666"}, OrgID: "o-a1b2c3d4e5"}), min: detect.Info}
+	paths := []string{"../../events", "../../events/public-layer.json", "../../events/no-such-file.json", "-"}
+	stdin, err := os.ReadFile("../../events/permission-removed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	collect := func(workers int) []string {
+		var out []string
+		for res := range s.scan(paths, bytes.NewReader(stdin), workers) {
+			for _, f := range res.findings {
+				out = append(out, f.EventID+" "+f.Rule)
+			}
+			out = append(out, res.errs...)
+		}
+		return out
+	}
+	one := collect(1)
+	if len(one) < 30 || !strings.Contains(one[len(one)-1], "permission-removed") {
+		t.Fatalf("one worker: %d lines, last %q", len(one), one[len(one)-1])
+	}
+	for _, workers := range []int{2, 8} {
+		if got := collect(workers); !slices.Equal(got, one) {
+			t.Errorf("%d workers:\n%v\nwant\n%v", workers, got, one)
+		}
+	}
+	// A consumer that stops early stops the walk.
+	n := 0
+	for range s.scan(paths, bytes.NewReader(stdin), 4) {
+		n++
+		break
+	}
+	if n != 1 {
+		t.Errorf("%d results after break", n)
+	}
+}
