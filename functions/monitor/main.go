@@ -46,8 +46,8 @@ func main() {
 	lambda.Start(m.Handle)
 }
 
-// logLevel reads LOG_LEVEL, as the Slack function does, else the level
-// Lambda's advanced logging controls set; info by default or if unknown.
+// logLevel reads LOG_LEVEL, else the level Lambda's advanced logging
+// controls set (AWS_LAMBDA_LOG_LEVEL); info by default or if unknown.
 func logLevel() slog.Level {
 	for _, name := range []string{"LOG_LEVEL", "AWS_LAMBDA_LOG_LEVEL"} {
 		var l slog.Level

@@ -51,18 +51,20 @@ func (p *process) exited() (bool, error) {
 
 // stop ends the process group: SIGTERM, then SIGKILL if it lingers.
 func (p *process) stop() {
-	if done, _ := p.exited(); done {
-		return
-	}
 	pgid := -p.cmd.Process.Pid
-	_ = syscall.Kill(pgid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(3 * time.Second):
-		_ = syscall.Kill(pgid, syscall.SIGKILL)
-		<-p.done
+	if done, _ := p.exited(); !done {
+		_ = syscall.Kill(pgid, syscall.SIGTERM)
+		t := time.NewTimer(3 * time.Second)
+		select {
+		case <-p.done:
+		case <-t.C:
+			_ = syscall.Kill(pgid, syscall.SIGKILL)
+			<-p.done
+		}
+		t.Stop()
 	}
-	// The group may hold a bootstrap the emulator did not wait for.
+	// The group may hold a bootstrap the emulator did not wait for, also
+	// when the emulator itself crashed earlier.
 	_ = syscall.Kill(pgid, syscall.SIGKILL)
 }
 

@@ -6,8 +6,6 @@ package notify
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -17,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
+	"github.com/lambdawatch/lambdawatch/pkg/console"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 )
 
@@ -222,117 +221,20 @@ func subjectText(s string) string {
 // subject has little room, and account and region are shown anyway.
 func shortResource(f detect.Finding) string {
 	if f.Function != "" {
-		name, qual := splitFunction(f.Function)
+		name, qual := console.SplitFunction(f.Function)
 		if qual != "" {
 			return name + ":" + qual
 		}
 		return name
 	}
 	if f.Layer != "" {
-		name, version := splitLayer(f.Layer)
+		name, version := console.SplitLayer(f.Layer)
 		if version != "" {
 			return name + ":" + version
 		}
 		return name
 	}
 	return ""
-}
-
-// splitFunction reads a function name in any of the forms Lambda accepts
-// (name, name:qualifier, partial or full ARN) into name and qualifier.
-func splitFunction(s string) (name, qualifier string) {
-	if i := strings.LastIndex(s, "function:"); i >= 0 && (i == 0 || s[i-1] == ':') {
-		s = s[i+len("function:"):]
-	}
-	name, qualifier, _ = strings.Cut(s, ":")
-	return name, qualifier
-}
-
-// splitLayer reads a layer name or (version) ARN into name and version.
-func splitLayer(s string) (name, version string) {
-	if i := strings.LastIndex(s, "layer:"); i >= 0 && (i == 0 || s[i-1] == ':') {
-		s = s[i+len("layer:"):]
-	}
-	name, version, _ = strings.Cut(s, ":")
-	return name, version
-}
-
-// regionPattern is what a region name looks like (eu-west-1,
-// us-gov-west-1, ap-southeast-5). Links are built only from names that
-// match, so no record can point a link at another host.
-var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
-
-// ValidRegion reports whether s looks like an AWS region name.
-func ValidRegion(s string) bool { return regionPattern.MatchString(s) }
-
-// consoleBase is the console's origin for a region, by partition.
-func consoleBase(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "https://" + region + ".console.amazonaws.cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "https://console.amazonaws-us-gov.com"
-	}
-	return "https://" + region + ".console.aws.amazon.com"
-}
-
-// Links are the console pages a reader of an alert wants: the function's
-// (or layer's) permissions and the CloudTrail event. Every part taken from
-// the record is escaped; none is built when the region is not a region.
-type Links struct {
-	Permissions string
-	Event       string
-}
-
-// ConsoleLinks builds f's console links; the zero Links if f's region is
-// not a valid region name.
-func ConsoleLinks(f detect.Finding) Links {
-	if !ValidRegion(f.Region) {
-		return Links{}
-	}
-	base := consoleBase(f.Region)
-	q := "?region=" + url.QueryEscape(f.Region)
-	var l Links
-	switch {
-	case f.Function != "":
-		name, qual := splitFunction(f.Function)
-		if name != "" {
-			page := "#/functions/" + url.PathEscape(name)
-			switch {
-			case qual == "":
-			case isDigits(qual):
-				page += "/versions/" + url.PathEscape(qual)
-			default:
-				page += "/aliases/" + url.PathEscape(qual)
-			}
-			l.Permissions = base + "/lambda/home" + q + page + "?tab=permissions"
-		}
-	case f.Layer != "":
-		name, version := splitLayer(f.Layer)
-		if name != "" {
-			page := "#/layers/" + url.PathEscape(name)
-			if isDigits(version) {
-				page += "/versions/" + version
-			}
-			l.Permissions = base + "/lambda/home" + q + page
-		}
-	}
-	if f.EventID != "" {
-		l.Event = base + "/cloudtrailv2/home" + q + "#/events/" + url.PathEscape(f.EventID)
-	}
-	return l
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // Email is the plain-text report a person reads in a mail client: what
@@ -416,9 +318,9 @@ func Email(f detect.Finding) string {
 		fmt.Fprintf(&b, " (sign in to account %s)", oneLine(f.Account))
 	}
 	b.WriteString("\n")
-	l := ConsoleLinks(f)
+	l := console.For(f)
 	switch {
-	case !ValidRegion(f.Region):
+	case !console.ValidRegion(f.Region):
 		fmt.Fprintf(&b, "  none: region %s is not a region name\n", quoteText(f.Region))
 	default:
 		if l.Permissions != "" {

@@ -213,45 +213,6 @@ func TestSubject(t *testing.T) {
 	}
 }
 
-func TestConsoleLinks(t *testing.T) {
-	tests := []struct {
-		name string
-		f    detect.Finding
-		want Links
-	}{
-		{"function", detect.Finding{Region: "eu-west-1", Function: "orders-api", EventID: "e1"}, Links{
-			Permissions: "https://eu-west-1.console.aws.amazon.com/lambda/home?region=eu-west-1#/functions/orders-api?tab=permissions",
-			Event:       "https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1#/events/e1",
-		}},
-		{"alias arn", detect.Finding{Region: "us-east-1", Function: "arn:aws:lambda:us-east-1:111122223333:function:billing:prod"}, Links{
-			Permissions: "https://us-east-1.console.aws.amazon.com/lambda/home?region=us-east-1#/functions/billing/aliases/prod?tab=permissions",
-		}},
-		{"version", detect.Finding{Region: "us-east-1", Function: "billing:3"}, Links{
-			Permissions: "https://us-east-1.console.aws.amazon.com/lambda/home?region=us-east-1#/functions/billing/versions/3?tab=permissions",
-		}},
-		{"china", detect.Finding{Region: "cn-north-1", Function: "f"}, Links{
-			Permissions: "https://cn-north-1.console.amazonaws.cn/lambda/home?region=cn-north-1#/functions/f?tab=permissions",
-		}},
-		{"govcloud", detect.Finding{Region: "us-gov-west-1", EventID: "e"}, Links{
-			Event: "https://console.amazonaws-us-gov.com/cloudtrailv2/home?region=us-gov-west-1#/events/e",
-		}},
-		{"hostile parts are escaped", detect.Finding{Region: "eu-west-1", Function: "a/../b?c#d@e", EventID: "x/#?@y"}, Links{
-			Permissions: "https://eu-west-1.console.aws.amazon.com/lambda/home?region=eu-west-1#/functions/a%2F..%2Fb%3Fc%23d@e?tab=permissions",
-			Event:       "https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1#/events/x%2F%23%3F@y",
-		}},
-		{"region with a host", detect.Finding{Region: "eu-west-1.evil.example", Function: "f", EventID: "e"}, Links{}},
-		{"region with a path", detect.Finding{Region: "evil.example/eu-west-1", Function: "f", EventID: "e"}, Links{}},
-		{"empty region", detect.Finding{Function: "f", EventID: "e"}, Links{}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := ConsoleLinks(tt.f); got != tt.want {
-				t.Errorf("ConsoleLinks =\n  %+v\nwant\n  %+v", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestEmailOneLinePerField(t *testing.T) {
 	text := Email(findings["injection"])
 	for _, forged := range []string{"\nSubject: all clear", "\nWhat to do\n  Nothing", "\nWhy it matters\n  It does not", "\nBcc:", "\u202E", "\x00", "\x1b", "\r"} {

@@ -25,11 +25,9 @@ type Judge interface {
 	Judge(rec cloudtrail.Record) ([]detect.Finding, error)
 }
 
-// What EventBridge events the monitor reads.
-const (
-	DetailTypeAPICall = "AWS API Call via CloudTrail"
-	SourceLambda      = "aws.lambda"
-)
+// SourceLambda is the EventBridge source of the events the monitor reads;
+// their detail type is cloudtrail.DetailType.
+const SourceLambda = "aws.lambda"
 
 // DefaultRemembered is how many published findings a warm monitor
 // remembers to drop redeliveries: many minutes' worth even in a busy
@@ -68,7 +66,7 @@ func (m *Monitor) Handle(ctx context.Context, ev events.CloudWatchEvent) error {
 	m.once.Do(func() { m.seen = newRecent(DefaultRemembered) })
 	log := m.log().With("event", ev.ID)
 
-	if ev.DetailType != DetailTypeAPICall || ev.Source != SourceLambda {
+	if ev.DetailType != cloudtrail.DetailType || ev.Source != SourceLambda {
 		log.Debug("ignored event", "source", ev.Source, "detailType", ev.DetailType)
 		return nil
 	}
@@ -131,11 +129,11 @@ func (m *Monitor) publish(ctx context.Context, f detect.Finding) (string, error)
 	return aws.ToString(out.MessageId), nil
 }
 
-// dedupeKey names one finding of one event. A redelivered event judges to
-// the same findings in the same order, so the event's id and the finding's
-// place and rule name it across deliveries; the principal and resource
-// guard against a judge that orders differently. Without a CloudTrail
-// eventID the EventBridge id stands in.
+// dedupeKey names one finding of one event. The engine judges a
+// redelivered event to the same findings in the same order, so the event's
+// id and the finding's place name it across deliveries; rule, resource and
+// principal make the key readable in logs. Without a CloudTrail eventID
+// the EventBridge id stands in.
 func dedupeKey(rec cloudtrail.Record, ev events.CloudWatchEvent, i int, f detect.Finding) string {
 	id := rec.EventID
 	if id == "" {

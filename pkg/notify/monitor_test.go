@@ -79,7 +79,7 @@ func (j *fakeJudge) Judge(rec cloudtrail.Record) ([]detect.Finding, error) {
 func event(t *testing.T, detail string) events.CloudWatchEvent {
 	t.Helper()
 	return events.CloudWatchEvent{
-		Version: "0", ID: "eb-1", DetailType: DetailTypeAPICall, Source: SourceLambda,
+		Version: "0", ID: "eb-1", DetailType: cloudtrail.DetailType, Source: SourceLambda,
 		AccountID: "111122223333", Region: "eu-west-1", Detail: json.RawMessage(detail),
 	}
 }

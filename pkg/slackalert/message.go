@@ -8,6 +8,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/lambdawatch/lambdawatch/pkg/console"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 )
 
@@ -134,15 +135,16 @@ func Build(f detect.Finding) slack.WebhookMessage {
 	}
 
 	var links []string
-	if u := FunctionLink(f); u != "" {
+	l := console.For(f)
+	if l.Permissions != "" {
 		label := "Function permissions in the console"
 		if f.Function == "" {
 			label = "Layer in the console"
 		}
-		links = append(links, link(u, label))
+		links = append(links, link(l.Permissions, label))
 	}
-	if u := EventLink(f); u != "" {
-		links = append(links, link(u, "Event in CloudTrail"))
+	if l.Event != "" {
+		links = append(links, link(l.Event, "Event in CloudTrail"))
 	}
 	if len(links) > 0 {
 		blocks = append(blocks, section(strings.Join(links, "  ·  ")))
@@ -158,6 +160,13 @@ func Build(f detect.Finding) slack.WebhookMessage {
 		UnfurlLinks: new(false),
 		UnfurlMedia: new(false),
 	}
+}
+
+// link is a mrkdwn link to one of console.For' URLs, with our own
+// label. Those URLs are built from AWS-shaped names only; escaping them
+// as well keeps a & (which Slack reads as the start of an escape) literal.
+func link(u, label string) string {
+	return "<" + Escape(u) + "|" + label + ">"
 }
 
 // findingFields lists the field texts: the fixed ones first, then the

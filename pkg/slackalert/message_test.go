@@ -14,6 +14,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/lambdawatch/lambdawatch/pkg/console"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 )
 
@@ -162,7 +163,7 @@ func texts(msg slack.WebhookMessage) []*slack.TextBlockObject {
 }
 
 // ourLinkRE is the only <...> sequence a message may hold: a console link.
-var ourLinkRE = regexp.MustCompile(`^<https://[a-z0-9-]+\.console\.aws\.amazon\.com/[A-Za-z0-9/?=&;#._%-]+\|[A-Za-z ]+>$`)
+var ourLinkRE = regexp.MustCompile(`^<https://([a-z0-9-]+\.console\.aws\.amazon\.com|console\.amazonaws-us-gov\.com|[a-z0-9-]+\.console\.amazonaws\.cn)/[A-Za-z0-9/?=&;#._%-]+\|[A-Za-z ]+>$`)
 
 var controlRE = regexp.MustCompile(`<[^>]*>?`)
 
@@ -226,7 +227,7 @@ func TestBuildInjectionShowsText(t *testing.T) {
 	if strings.Contains(out, "[MENTION") || strings.Contains(out, "Open console (") {
 		t.Errorf("rendered text has a live mention or link:\n%s", out)
 	}
-	if FunctionLink(injected()) != "" || EventLink(injected()) != "" {
+	if l := console.For(injected()); l != (console.Links{}) {
 		t.Error("links built from attacker-controlled names")
 	}
 	raw := marshal(t, msg)
@@ -236,6 +237,47 @@ func TestBuildInjectionShowsText(t *testing.T) {
 		}
 	}
 }
+
+// Build shows console.For's links as mrkdwn links, and none that
+// console.For refuses to build.
+func TestBuildLinks(t *testing.T) {
+	const id = "3f1c2a4b-5d6e-4f70-8a9b-0c1d2e3f4a5b"
+	for _, tc := range []struct {
+		name string
+		f    detect.Finding
+		want []string // the links expected, in order
+	}{
+		{"function", detect.Finding{Region: "eu-west-1", Function: "billing-api", EventID: id}, []string{
+			"<https://eu-west-1.console.aws.amazon.com/lambda/home?region=eu-west-1#/functions/billing-api?tab=permissions|Function permissions in the console>",
+			"<https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1#/events/" + id + "|Event in CloudTrail>",
+		}},
+		{"layer in govcloud", detect.Finding{Region: "us-gov-west-1", Layer: "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:layer:shared:7"}, []string{
+			"<https://console.amazonaws-us-gov.com/lambda/home?region=us-gov-west-1#/layers/shared/versions/7|Layer in the console>",
+		}},
+		{"attacker name", detect.Finding{Region: "us-east-1", Function: "f>|<!channel>", EventID: id}, []string{
+			"<https://us-east-1.console.aws.amazon.com/cloudtrailv2/home?region=us-east-1#/events/" + id + "|Event in CloudTrail>",
+		}},
+		{"attacker region", detect.Finding{Region: "us-east-1.evil.example|x", Function: "f", EventID: id}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.f
+			f.Rule, f.Severity = detect.RulePublicInvoke, detect.Critical
+			msg := Build(f)
+			checkSafe(t, msg)
+			var got []string
+			for _, tx := range texts(msg) {
+				if tx.Type == slack.MarkdownType {
+					got = append(got, linkRE.FindAllString(tx.Text, -1)...)
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("links\n  %q\nwant\n  %q", got, tc.want)
+			}
+		})
+	}
+}
+
+var linkRE = regexp.MustCompile(`<https://[^>]*>`)
 
 func TestBuildContent(t *testing.T) {
 	msg := Build(typical())

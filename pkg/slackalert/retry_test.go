@@ -199,37 +199,32 @@ func TestRetrierRealRetryAfter(t *testing.T) {
 	}
 }
 
-// A slow Slack: the first attempt times out, the second is answered.
+// A slow Slack: the first attempt hangs until it is cut off, the second
+// is answered. The first answer never comes before the test's deadline,
+// so only a cut-off attempt lets the post succeed: no clock is read.
 func TestRetrierSlowResponse(t *testing.T) {
-	fs, srv := newFakeSlack(t, answer{status: 200, delay: 5 * time.Second}, answer{status: 200})
+	fs, srv := newFakeSlack(t, answer{status: 200, delay: time.Hour}, answer{status: 200})
 	r := &Retrier{Poster: WebhookPoster{URL: srv.URL}, AttemptTimeout: 100 * time.Millisecond, BaseDelay: 10 * time.Millisecond}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	start := time.Now()
 	if err := r.Post(ctx, Build(typical())); err != nil {
-		t.Fatal(err)
+		t.Fatalf("the slow attempt was not cut off and retried: %v", err)
 	}
-	if el := time.Since(start); el > 2*time.Second {
-		t.Errorf("took %s: the slow attempt was not cut off", el)
-	}
-	if fs.calls.Load() != 2 {
-		t.Errorf("%d calls, want 2", fs.calls.Load())
+	if fs.calls.Load() != 2 || len(fs.posted()) != 1 {
+		t.Errorf("%d calls, %d delivered; want 2 and 1", fs.calls.Load(), len(fs.posted()))
 	}
 }
 
-// Slack slower than the whole invocation: give up by the deadline.
+// Slack slower than the whole invocation: the post ends with the
+// invocation's deadline, not the longer attempt timeout.
 func TestRetrierSlowPastDeadline(t *testing.T) {
-	_, srv := newFakeSlack(t, answer{status: 200, delay: 5 * time.Second})
-	r := &Retrier{Poster: WebhookPoster{URL: srv.URL}, AttemptTimeout: time.Second, BaseDelay: 10 * time.Millisecond}
+	_, srv := newFakeSlack(t, answer{status: 200, delay: time.Hour})
+	r := &Retrier{Poster: WebhookPoster{URL: srv.URL}, AttemptTimeout: time.Hour, BaseDelay: 10 * time.Millisecond}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	err := r.Post(ctx, Build(typical()))
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("error %v, want deadline exceeded", err)
-	}
-	if el := time.Since(start); el > 2*time.Second {
-		t.Errorf("took %s, past the deadline", el)
 	}
 }
 

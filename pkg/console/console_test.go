@@ -1,0 +1,58 @@
+package console
+
+import (
+	"testing"
+
+	"github.com/lambdawatch/lambdawatch/pkg/detect"
+)
+
+func TestFor(t *testing.T) {
+	const id = "6f1c3f0e-8d3b-4c1e-9a57-1f2f5e0b9c11"
+	tests := []struct {
+		name string
+		f    detect.Finding
+		want Links
+	}{
+		{"function", detect.Finding{Region: "eu-west-1", Function: "orders-api", EventID: id}, Links{
+			Permissions: "https://eu-west-1.console.aws.amazon.com/lambda/home?region=eu-west-1#/functions/orders-api?tab=permissions",
+			Event:       "https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1#/events/" + id,
+		}},
+		{"alias arn", detect.Finding{Region: "us-east-1", Function: "arn:aws:lambda:us-east-1:111122223333:function:billing:prod"}, Links{
+			Permissions: "https://us-east-1.console.aws.amazon.com/lambda/home?region=us-east-1#/functions/billing/aliases/prod?tab=permissions",
+		}},
+		{"version", detect.Finding{Region: "us-east-1", Function: "billing:3"}, Links{
+			Permissions: "https://us-east-1.console.aws.amazon.com/lambda/home?region=us-east-1#/functions/billing/versions/3?tab=permissions",
+		}},
+		{"$LATEST", detect.Finding{Region: "us-east-1", Function: "billing:$LATEST"}, Links{
+			Permissions: "https://us-east-1.console.aws.amazon.com/lambda/home?region=us-east-1#/functions/billing?tab=permissions",
+		}},
+		{"layer arn", detect.Finding{Region: "us-east-1", Layer: "arn:aws:lambda:us-east-1:123456789012:layer:shared:7"}, Links{
+			Permissions: "https://us-east-1.console.aws.amazon.com/lambda/home?region=us-east-1#/layers/shared/versions/7",
+		}},
+		{"china", detect.Finding{Region: "cn-north-1", Function: "f"}, Links{
+			Permissions: "https://cn-north-1.console.amazonaws.cn/lambda/home?region=cn-north-1#/functions/f?tab=permissions",
+		}},
+		{"govcloud", detect.Finding{Region: "us-gov-west-1", EventID: id}, Links{
+			Event: "https://console.amazonaws-us-gov.com/cloudtrailv2/home?region=us-gov-west-1#/events/" + id,
+		}},
+		{"isolated partition", detect.Finding{Region: "us-iso-east-1", Function: "f", EventID: id}, Links{}},
+		{"hostile names get no link", detect.Finding{Region: "eu-west-1", Function: "a/../b?c#d@e", EventID: "x/#?@y"}, Links{}},
+		{"mrkdwn in a name", detect.Finding{Region: "eu-west-1", Function: "f>|<!channel>", Layer: "l"}, Links{}},
+		{"name with a space in an arn", detect.Finding{Region: "us-east-1", Function: "arn:aws:lambda:us-east-1:1:function:a b"}, Links{}},
+		{"odd qualifier links the function", detect.Finding{Region: "us-east-1", Function: "billing:<!here>"}, Links{
+			Permissions: "https://us-east-1.console.aws.amazon.com/lambda/home?region=us-east-1#/functions/billing?tab=permissions",
+		}},
+		{"region with a host", detect.Finding{Region: "eu-west-1.evil.example", Function: "f", EventID: id}, Links{}},
+		{"region with a path", detect.Finding{Region: "evil.example/eu-west-1", Function: "f", EventID: id}, Links{}},
+		{"region with a pipe", detect.Finding{Region: "us-east-1|x", Function: "f", EventID: id}, Links{}},
+		{"empty region", detect.Finding{Function: "f", EventID: id}, Links{}},
+		{"no resource", detect.Finding{Region: "us-east-1"}, Links{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := For(tt.f); got != tt.want {
+				t.Errorf("For =\n  %+v\nwant\n  %+v", got, tt.want)
+			}
+		})
+	}
+}
