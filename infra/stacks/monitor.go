@@ -139,6 +139,27 @@ func NewMonitorStack(scope constructs.Construct, id string, props *MonitorStackP
 		MasterKey:   s.Key,
 		EnforceSSL:  jsii.Bool(true),
 	})
+	// CloudWatch publishes alarm notifications as its service principal.
+	// The topic policy that EnforceSSL creates replaces SNS's default policy
+	// (which let the account's own sources publish), so without this
+	// statement every alarm action fails ("not authorized to perform:
+	// SNS:Publish ... because no resource-based policy allows"), visible
+	// only in the alarm's history. Limited to this account's and region's
+	// alarms.
+	s.AlarmTopic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{s.AlarmTopic.TopicArn()},
+		Conditions: &map[string]any{
+			"ArnLike": map[string]any{"aws:SourceArn": stack.FormatArn(&awscdk.ArnComponents{
+				Service:      jsii.String("cloudwatch"),
+				Resource:     jsii.String("alarm"),
+				ResourceName: jsii.String("*"),
+				ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
+			})},
+		},
+	}))
 	for _, email := range cfg.AlertEmails {
 		s.AlertTopic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email), nil))
 		s.AlarmTopic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email), nil))

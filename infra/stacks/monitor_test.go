@@ -199,6 +199,32 @@ func TestTopics(t *testing.T) {
 			l.monitor().ResourceCountIs(jsii.String("AWS::SNS::Topic"), jsii.Number(2))
 			l.monitor().ResourcePropertiesCountIs(jsii.String("AWS::SNS::Topic"), obj{"KmsMasterKeyId": arn(key)}, jsii.Number(2))
 		})
+		// CloudWatch publishes to the alarm topic as a service: the topic
+		// policy (which replaces SNS's default one) must let it, or every
+		// alarm action fails silently.
+		alarmTopic := only(t, tpl, "AWS::SNS::Topic", func(p map[string]any) bool { return p["DisplayName"] == "lambdawatch alarms" })
+		check(t, l.name+": CloudWatch may publish alarms", func() {
+			l.monitor().HasResourceProperties(jsii.String("AWS::SNS::TopicPolicy"), obj{
+				"Topics": arrayEq(ref(alarmTopic)),
+				"PolicyDocument": obj{"Statement": arrayWith(obj{
+					"Sid":       "CloudWatchAlarmsPublish",
+					"Effect":    "Allow",
+					"Principal": obj{"Service": "cloudwatch.amazonaws.com"},
+					"Action":    "sns:Publish",
+					"Resource":  ref(alarmTopic),
+					"Condition": obj{"ArnLike": obj{"aws:SourceArn": assertions.Match_AnyValue()}},
+				})},
+			})
+		})
+		sourceArn := ""
+		for _, st := range allowStatements(tpl) {
+			if st.statement["Sid"] == "CloudWatchAlarmsPublish" {
+				sourceArn = resolve(t, tpl, l.order[0], st.statement["Condition"].(map[string]any)["ArnLike"].(map[string]any)["aws:SourceArn"])
+			}
+		}
+		if want := "arn:aws:cloudwatch:" + testRegion + ":" + testAccount + ":alarm:*"; sourceArn != want {
+			t.Errorf("%s: CloudWatch may publish for alarms %q, want %q", l.name, sourceArn, want)
+		}
 		for id := range resources(tpl, "AWS::SNS::Topic") {
 			check(t, l.name+": topic policy of "+id, func() {
 				l.monitor().HasResourceProperties(jsii.String("AWS::SNS::TopicPolicy"), obj{
@@ -401,7 +427,23 @@ func TestLeastPrivilege(t *testing.T) {
 		}
 		tpl := l.monitorJSON()
 		topic := only(t, tpl, "AWS::SNS::Topic", func(p map[string]any) bool { return p["DisplayName"] == "lambdawatch findings" })
-		assertReads(t, tpl, "sns:Publish", ref(topic))
+		alarmTopic := only(t, tpl, "AWS::SNS::Topic", func(p map[string]any) bool { return p["DisplayName"] == "lambdawatch alarms" })
+		// sns:Publish: the monitor's role on the alert topic, CloudWatch on
+		// the alarm topic, nothing else.
+		var publish []string
+		for _, st := range allowStatements(tpl) {
+			if slices.Contains(strs(st.statement["Action"]), "sns:Publish") {
+				publish = append(publish, st.typ+" "+jsonString(st.statement["Principal"])+" "+jsonString(st.statement["Resource"]))
+			}
+		}
+		slices.Sort(publish)
+		wantPublish := []string{
+			"AWS::IAM::Policy null " + jsonString(ref(topic)),
+			"AWS::SNS::TopicPolicy " + jsonString(obj{"Service": "cloudwatch.amazonaws.com"}) + " " + jsonString(ref(alarmTopic)),
+		}
+		if !slices.Equal(publish, wantPublish) {
+			t.Errorf("%s: sns:Publish granted as %v, want %v", l.name, publish, wantPublish)
+		}
 		for _, fn := range []string{"lambdawatch monitor", "lambdawatch Slack"} {
 			id := fnID(t, l, fn)
 			role := props(tpl, id)["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
@@ -594,4 +636,63 @@ func TestTrail(t *testing.T) {
 			}))},
 		})
 	})
+}
+
+// TestDeliveryPermissions: each AWS service that writes to a queue may do so
+// (a missing queue policy statement deploys fine and loses messages), and
+// the Slack queue hides a message longer than the Slack function can run.
+func TestDeliveryPermissions(t *testing.T) {
+	for _, l := range []*layout{single, variant, org} {
+		tpl := l.monitorJSON()
+		topic := only(t, tpl, "AWS::SNS::Topic", func(p map[string]any) bool { return p["DisplayName"] == "lambdawatch findings" })
+		monitorDLQ := byPath(t, tpl, "LambdaWatch/MonitorDeadLetterQueue/Resource")
+		slackQueue := byPath(t, tpl, "LambdaWatch/SlackQueue/Resource")
+		slackDLQ := byPath(t, tpl, "LambdaWatch/SlackDeadLetterQueue/Resource")
+		allows := func(queue, service string, source any) {
+			check(t, l.name+": "+service+" may send to "+queue, func() {
+				l.monitor().HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), obj{
+					"Queues": arrayEq(ref(queue)),
+					"PolicyDocument": obj{"Statement": arrayWith(like(obj{
+						"Effect":    "Allow",
+						"Action":    "sqs:SendMessage",
+						"Principal": obj{"Service": service},
+						"Resource":  arn(queue),
+						"Condition": obj{"ArnEquals": obj{"aws:SourceArn": source}},
+					}))},
+				})
+			})
+		}
+		// SNS delivers to the Slack queue, and what it cannot deliver to
+		// the Slack dead-letter queue (the subscription's redrive policy).
+		allows(slackQueue, "sns.amazonaws.com", ref(topic))
+		allows(slackDLQ, "sns.amazonaws.com", ref(topic))
+		// EventBridge sends what it could not deliver from every rule.
+		rules := resources(tpl, "AWS::Events::Rule")
+		if len(rules) == 0 {
+			t.Fatalf("%s: no rule", l.name)
+		}
+		for rule := range rules {
+			allows(monitorDLQ, "events.amazonaws.com", arn(rule))
+		}
+		// The on-failure destination is sent with the monitor's own role.
+		monitor := fnID(t, l, "lambdawatch monitor")
+		role := props(tpl, monitor)["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+		check(t, l.name+": the monitor's role sends to its destination", func() {
+			l.monitor().HasResourceProperties(jsii.String("AWS::IAM::Policy"), obj{
+				"Roles": arrayEq(ref(role)),
+				"PolicyDocument": obj{"Statement": arrayWith(like(obj{
+					"Effect":   "Allow",
+					"Action":   arrayWith("sqs:SendMessage"),
+					"Resource": arn(monitorDLQ),
+				}))},
+			})
+		})
+		// AWS: a visibility timeout of at least six times the function's.
+		slack := fnID(t, l, "lambdawatch Slack")
+		timeout, _ := props(tpl, slack)["Timeout"].(float64)
+		visibility, _ := props(tpl, slackQueue)["VisibilityTimeout"].(float64)
+		if timeout == 0 || visibility < 6*timeout {
+			t.Errorf("%s: Slack queue visibility timeout %vs, function timeout %vs: want at least 6 times", l.name, visibility, timeout)
+		}
+	}
 }
