@@ -58,7 +58,7 @@ func TestReadSamples(t *testing.T) {
 			t.Errorf("%s: source %q, want %q", s.rec.EventID, ev.Source, wantSource)
 		}
 		// The monitor reads the detail back into the same record.
-		got, err := cloudtrail.ParseRecord(ev.Detail, ev.AccountID, ev.Region)
+		got, err := cloudtrail.ParseRecord(ev.Detail, cloudtrail.Envelope{Account: ev.AccountID, Region: ev.Region, Source: ev.Source, Time: ev.Time})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,9 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
@@ -79,6 +81,9 @@ func parseScanFlags(args []string, stderr io.Writer) (scanOptions, error) {
 	o.paths = fset.Args()
 	if len(o.paths) == 0 {
 		errs = append(errs, errors.New("no PATH given (use - for standard input)"))
+	}
+	if i := slices.Index(o.paths, "-"); i >= 0 && slices.Contains(o.paths[i+1:], "-") {
+		errs = append(errs, errors.New("- (standard input) given more than once"))
 	}
 	return o, errors.Join(errs...)
 }
@@ -203,8 +208,9 @@ func (s *scanner) scan(paths []string, stdin io.Reader, workers int) iter.Seq[re
 					return false
 				}
 			}
+			w := walker{send: send, stdin: stdin, walked: map[string]bool{}}
 			for _, p := range paths {
-				if !s.inputs(p, stdin, send) {
+				if !w.inputs(p) {
 					return
 				}
 			}
@@ -225,33 +231,81 @@ func failed(format string, args ...any) *job {
 	return j
 }
 
-// inputs sends a job for each input p names: a file, a folder (walked) or
-// standard input. It reports false when send does.
-func (s *scanner) inputs(p string, stdin io.Reader, send func(*job) bool) bool {
+// walker finds the inputs that paths name.
+type walker struct {
+	send   func(*job) bool // false once nobody wants more
+	stdin  io.Reader
+	walked map[string]bool // folders walked, by real path: links may loop
+}
+
+// inputs sends a job for each input p names: a file, a folder (walked,
+// following symbolic links) or standard input. It reports false when send
+// does.
+func (w *walker) inputs(p string) bool {
 	if p == "-" {
-		return send(&job{name: "-", open: func() (io.ReadCloser, error) { return io.NopCloser(stdin), nil }, done: make(chan struct{})})
-	}
-	file := func(path string) *job {
-		return &job{name: path, open: func() (io.ReadCloser, error) { return os.Open(path) }, done: make(chan struct{})}
+		return w.send(&job{name: "-", open: func() (io.ReadCloser, error) { return io.NopCloser(w.stdin), nil }, done: make(chan struct{})})
 	}
 	info, err := os.Stat(p)
 	if err != nil {
-		return send(failed("%v", err))
+		return w.send(failed("%v", err))
 	}
 	if !info.IsDir() {
-		return send(file(p))
+		return w.send(fileJob(p))
 	}
+	return w.walk(p)
+}
+
+func fileJob(path string) *job {
+	return &job{name: path, open: func() (io.ReadCloser, error) { return os.Open(path) }, done: make(chan struct{})}
+}
+
+// walk sends a job for each file under root that may hold records. It
+// skips hidden entries and CloudTrail's digest files, which list log files
+// but hold no calls.
+func (w *walker) walk(root string) bool {
+	send := w.send
+	real, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return send(failed("%v", err))
+	}
+	if w.walked[real] {
+		return true
+	}
+	w.walked[real] = true
 	ok := true
-	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(real, func(path string, d fs.DirEntry, err error) error {
+		name := d.Name()
+		shown := filepath.Join(root, strings.TrimPrefix(path, real)) // as the user named it
 		switch {
 		case err != nil:
 			ok = send(failed("%v", err))
-		case path != p && strings.HasPrefix(d.Name(), "."):
+		case path != real && strings.HasPrefix(name, "."):
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
-		case d.Type().IsRegular() && recordFile(d.Name()):
-			ok = send(file(path))
+		case strings.Contains(name, "CloudTrail-Digest"):
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+		case d.IsDir():
+			// Below a real root, paths are real: a folder a link led to
+			// before is not walked again.
+			if path != real && w.walked[path] {
+				return filepath.SkipDir
+			}
+			w.walked[path] = true
+		case d.Type()&fs.ModeSymlink != 0:
+			info, err := os.Stat(path)
+			switch {
+			case err != nil:
+				ok = send(failed("%v", err))
+			case info.IsDir():
+				ok = w.walk(shown)
+			case info.Mode().IsRegular() && recordFile(name):
+				ok = send(fileJob(shown))
+			}
+		case d.Type().IsRegular() && recordFile(name):
+			ok = send(fileJob(shown))
 		}
 		if !ok {
 			return filepath.SkipAll
@@ -259,7 +313,7 @@ func (s *scanner) inputs(p string, stdin io.Reader, send func(*job) bool) bool {
 		return nil
 	})
 	if err != nil && ok {
-		ok = send(failed("%s: %v", p, err))
+		ok = send(failed("%s: %v", root, err))
 	}
 	return ok
 }
@@ -291,7 +345,7 @@ func (s *scanner) input(name string, open func() (io.ReadCloser, error)) result 
 		res.records++
 		findings, err := s.engine.Judge(rec)
 		if err != nil {
-			res.errs = append(res.errs, fmt.Sprintf("%s: %v", name, err))
+			res.errs = append(res.errs, fmt.Sprintf("%s: %s: %v", name, rec.Position, err))
 		}
 		for _, f := range findings {
 			if f.Severity >= s.min {
@@ -356,7 +410,9 @@ func cell(s string) string {
 		return "-"
 	}
 	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+		// Control characters, and format characters such as U+202E
+		// (right-to-left override), which can make text read backwards.
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
 			return '?'
 		}
 		return r

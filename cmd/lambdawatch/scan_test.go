@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -148,13 +149,14 @@ func TestScanExitStatus(t *testing.T) {
 		{"bad record named, others scanned", []string{bad}, "", exitUsage, 2, bad + ": record 2: field eventTime"},
 		{"missing file named, others scanned", []string{filepath.Join(dir, "nope.json"), "../../events/public-invoke-addpermission-star.json"}, "", exitUsage, 1, "nope.json: no such file"},
 		{"stdin", []string{"-"}, string(good), exitOK, 1, ""},
-		{"stdin json lines with a bad line", []string{"-"}, compact(t, ev.Detail) + "\nnot json\n" + compact(t, ev.Detail), exitUsage, 2, "-: line 2: invalid JSON"},
+		{"stdin json lines with a bad line", []string{"-"}, compact(t, ev.Detail) + "\nnot json\n" + compact(t, ev.Detail), exitUsage, 2, "-: record 2 (line 2): invalid JSON"},
 		{"stdin concatenated documents", []string{"-"}, string(good) + string(good), exitOK, 2, ""},
 		{"bad flag value", []string{"--min-severity", "URGENT", "-"}, "", exitUsage, 0, "--min-severity"},
 		{"bad trusted account", []string{"--trusted-accounts", "12345", "-"}, "", exitUsage, 0, "12-digit"},
 		{"bad org id", []string{"--org-id", "org-1", "-"}, "", exitUsage, 0, "o-xxxxxxxxxx"},
 		{"no path", nil, "", exitUsage, 0, "no PATH"},
 		{"bad format", []string{"--format", "xml", "-"}, "", exitUsage, 0, "--format"},
+		{"stdin twice", []string{"-", "-"}, string(good), exitUsage, 0, "standard input) given more than once"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -212,10 +214,88 @@ func TestScanTextTable(t *testing.T) {
 	if !strings.Contains(stdout.String(), "CRITICAL") || !strings.Contains(stderr.String(), "findings at MEDIUM or above") {
 		t.Errorf("stdout %s\nstderr %s", stdout.String(), stderr.String())
 	}
-	// The injection sample's user agent is not in the table; its actor
-	// carries a session name, printed as text.
-	if strings.ContainsAny(stdout.String(), "\x1b\r") {
-		t.Error("control characters reached the terminal")
+}
+
+// TestScanTextEscapes: text a caller chose (here a role session name, in
+// the actor and so in the summary) cannot move the cursor or turn the
+// table's text around.
+func TestScanTextEscapes(t *testing.T) {
+	good, err := os.ReadFile("../../events/public-invoke-addpermission-star.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(good, &ev); err != nil {
+		t.Fatal(err)
+	}
+	detail := ev["detail"].(map[string]any)
+	detail["userIdentity"] = map[string]any{"type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/r/x\x1b[2J\u202egnp.exe\r\n"}
+	in, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"scan", "-"}, bytes.NewReader(in), &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if strings.ContainsAny(stdout.String(), "\x1b\r\u202e") || !strings.Contains(stdout.String(), "x?[2J?gnp.exe??") {
+		t.Errorf("table: %q", stdout.String())
+	}
+}
+
+// TestScanWalk: symbolic links are followed (once), hidden entries and
+// CloudTrail's digest files skipped.
+func TestScanWalk(t *testing.T) {
+	good, err := os.ReadFile("../../events/public-invoke-addpermission-star.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name string, data []byte) {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("logs/a.json", good)
+	write("logs/.hidden.json", []byte("not json"))
+	write("logs/notes.txt", []byte("not json"))
+	write("AWSLogs/1/CloudTrail-Digest/eu-west-1/x.json", []byte(`{"digestStartTime":"2026-11-20T10:00:00Z","logFiles":[]}`))
+	write("AWSLogs/1/CloudTrail/eu-west-1/1_CloudTrail-Digest_x.json", []byte("not json"))
+	write("other/b.json", good)
+	for _, link := range []struct{ old, new string }{
+		{"../other", "logs/linked-folder"},
+		{"../other/b.json", "logs/linked-file.json"},
+		{"..", "logs/loop"},
+	} {
+		if err := os.Symlink(link.old, filepath.Join(dir, link.new)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(dir, "logs"), filepath.Join(dir, "root-link")); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path   string
+		inputs int
+	}{
+		{filepath.Join(dir, "logs"), 3},      // a.json, linked-file.json, linked-folder/b.json; the loop leads to dir, walked once
+		{filepath.Join(dir, "root-link"), 3}, // a link to a folder is walked
+		{dir, 3},                             // the same three, each folder once
+	}
+	for _, tt := range tests {
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"scan", "--format", "json", tt.path}, nil, &stdout, &stderr)
+		if code != exitOK {
+			t.Errorf("%s: exit %d: %s", tt.path, code, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), fmt.Sprintf("from %d inputs", tt.inputs)) {
+			t.Errorf("%s: %s", tt.path, stderr.String())
+		}
 	}
 }
 

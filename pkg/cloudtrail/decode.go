@@ -17,56 +17,68 @@ import (
 // CloudTrail record of an API call.
 const DetailType = "AWS API Call via CloudTrail"
 
+// MaxInput bounds one input, decompressed. CloudTrail's log files are a
+// few megabytes at most; the bound keeps a gzip bomb from taking the
+// machine.
+const MaxInput = 512 << 20
+
+// maxInput is MaxInput, lowered by tests.
+var maxInput = MaxInput
+
 // maxNesting bounds how deep arrays of envelopes may nest; real inputs nest
 // at most twice (an array of log files).
 const maxNesting = 4
 
 // Decode yields the records in r, whatever the envelope: an EventBridge
 // event, a bare record, a log file {"Records":[...]}, a JSON array of any
-// of these, or JSON Lines; gzip-compressed or not. A record that cannot be
-// read yields an error naming its position ("record 12: ...", "line 3:
-// ...") and decoding goes on with the next one. An error that ends the
-// input (a broken gzip stream, JSON that cannot be split into values) is
-// the last thing yielded. EventBridge events of other detail types are
-// skipped.
+// of these, JSON Lines or concatenated documents; gzip-compressed or not.
+//
+// A record that cannot be read yields an error naming its position
+// ("record 12: ...", "record 3 (line 40): invalid JSON ...") and decoding
+// goes on: after broken JSON, at the next line that starts with { or [.
+// An input that cannot be read to its end (a truncated gzip stream) yields
+// the records read before the break, then the error. EventBridge events of
+// other detail types are skipped.
 func Decode(r io.Reader) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
-		data, err := readAll(r)
-		if err != nil {
-			yield(Record{}, err)
-			return
+		data, readErr := readAll(r)
+		d := decoder{yield: yield, input: data}
+		d.document()
+		if readErr != nil && !d.stopped {
+			yield(Record{}, readErr)
 		}
-		d := decoder{yield: yield}
-		d.document(data)
 	}
 }
 
 // readAll reads the input, gunzipping it if it starts with gzip's magic.
+// On an error it returns what it read before it.
 func readAll(r io.Reader) ([]byte, error) {
 	br := bufio.NewReader(r)
-	head, _ := br.Peek(2)
-	if len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
+	var src io.Reader = br
+	what := "read"
+	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
 		defer zr.Close()
-		data, err := io.ReadAll(zr)
-		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
-		}
-		return data, nil
+		src, what = zr, "gzip"
 	}
-	data, err := io.ReadAll(br)
+	data, err := io.ReadAll(io.LimitReader(src, int64(maxInput)+1))
+	if len(data) > maxInput {
+		return nil, fmt.Errorf("input larger than %d bytes decompressed: split it", maxInput)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("read: %w", err)
+		return data, fmt.Errorf("%s: after %d bytes: %w", what, len(data), err)
 	}
 	return data, nil
 }
 
 type decoder struct {
 	yield   func(Record, error) bool
-	records int // records seen so far, for positions
+	input   []byte
+	records int  // values met so far that are, or should be, records
+	resync  bool // broken JSON was skipped: a stray ] or } may follow
 	stopped bool
 }
 
@@ -76,204 +88,207 @@ func (d *decoder) emit(r Record, err error) {
 	}
 }
 
-func (d *decoder) document(data []byte) {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a byte order mark some editors write
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) == 0 {
-		return
+// fail reports the next position as broken.
+func (d *decoder) fail(format string, args ...any) { d.failLine(0, format, args...) }
+
+// failLine reports the next position, on line (0: unknown), as broken.
+func (d *decoder) failLine(line int, format string, args ...any) {
+	d.records++
+	at := fmt.Sprintf("record %d", d.records)
+	if line > 0 {
+		at += fmt.Sprintf(" (line %d)", line)
+	}
+	d.emit(Record{}, fmt.Errorf(at+": "+format, args...))
+}
+
+// line is the line of the input at byte offset off.
+func (d *decoder) line(off int) int {
+	return 1 + bytes.Count(d.input[:min(max(off, 0), len(d.input))], []byte("\n"))
+}
+
+// document reads the input's top-level values one after another.
+func (d *decoder) document() {
+	off := 0
+	if bytes.HasPrefix(d.input, []byte("\xef\xbb\xbf")) {
+		off = 3 // a byte order mark some editors write
+	}
+	for !d.stopped {
+		off = skipSpace(d.input, off)
+		if off >= len(d.input) {
+			return
+		}
+		off = d.top(off)
+	}
+}
+
+// top reads the value at off and returns the offset after it, or, when it
+// is broken, the offset to go on from.
+func (d *decoder) top(off int) int {
+	v := d.input[off:]
+	if d.resync && (v[0] == ']' || v[0] == '}') {
+		return resync(d.input, off) // the end of a container already reported broken
 	}
 	// A log file as CloudTrail writes it: stream its records, so that a
 	// large file is scanned once and a break late in it keeps the records
 	// before it.
-	if arr, ok := recordsArray(trimmed); ok {
-		end := d.elements(arr, "", 1)
+	if arr, ok := recordsArray(v); ok {
+		arrOff := off + len(v) - len(arr)
+		end, broken := d.elements(arr, arrOff, 1)
 		if end < 0 {
-			return
+			d.resync = true
+			return resync(d.input, broken+1)
 		}
-		// What follows the log file: its closing brace (or keys other than
-		// Records, skipped), then perhaps more documents (cat a.json b.json).
-		rest, err := afterRecords(bytes.TrimSpace(arr[end:]))
+		n, err := afterRecords(d.input[arrOff+end:])
 		if err != nil {
-			d.records++
-			d.emit(Record{}, fmt.Errorf("record %d: after the Records list: %w", d.records, err))
-			return
+			d.failLine(d.line(arrOff+end), "after the Records list: %v", err)
+			d.resync = true
+			return resync(d.input, arrOff+end)
 		}
-		d.document(rest)
-		return
+		return arrOff + end + n
 	}
-	// One JSON value, or several one after another: JSON Lines, or
-	// concatenated documents (cat a.json b.json).
-	if values, ok := splitValues(trimmed); ok {
-		for _, v := range values {
-			if d.stopped {
-				return
-			}
-			d.value(v, "", 0)
+	dec := json.NewDecoder(bytes.NewReader(v))
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		at := len(d.input)
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			at = off + int(se.Offset)
 		}
-		return
+		d.failLine(d.line(at), "invalid JSON: %v", err)
+		d.resync = true
+		return resync(d.input, off+1)
 	}
-	// Some value is broken. In JSON Lines a bad line must not hide the
-	// others; if even the first line is not a value, the input is one
-	// broken document (pretty-printed JSON): say where it breaks.
-	lines := bytes.Split(data, []byte("\n"))
-	first := 0
-	for first < len(lines) && len(bytes.TrimSpace(lines[first])) == 0 {
-		first++
+	d.value(raw, -1, 0)
+	return off + int(dec.InputOffset())
+}
+
+// skipSpace returns the offset of the first non-space byte at or after off.
+func skipSpace(b []byte, off int) int {
+	for off < len(b) && (b[off] == ' ' || b[off] == '\t' || b[off] == '\r' || b[off] == '\n') {
+		off++
 	}
-	if !json.Valid(bytes.TrimSpace(lines[first])) {
-		d.emit(Record{}, syntaxError(data))
-		return
-	}
-	for i, line := range lines {
-		if d.stopped {
-			return
-		}
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
+	return off
+}
+
+// resync finds where to go on after broken JSON: the next { or [, after
+// from, that starts a line or follows a closing brace. JSON Lines and
+// concatenated documents start there; nothing inside a valid document
+// does, and the inside of a pretty-printed one is indented.
+func resync(b []byte, from int) int {
+	for i := max(from, 1); i < len(b); i++ {
+		if b[i] != '{' && b[i] != '[' {
 			continue
 		}
-		pos := fmt.Sprintf("line %d", i+1)
-		if !json.Valid(line) {
-			d.emit(Record{}, fmt.Errorf("%s: %w", pos, syntaxError(line)))
-			continue
+		if b[i-1] == '\n' {
+			return i
 		}
-		d.value(line, pos, 0)
+		j := i - 1
+		for j > 0 && (b[j] == ' ' || b[j] == '\t' || b[j] == '\r' || b[j] == '\n') {
+			j--
+		}
+		if b[j] == '}' {
+			return i
+		}
 	}
+	return len(b)
 }
 
-// splitValues splits concatenated JSON values; ok is false if any is broken.
-func splitValues(data []byte) (values []json.RawMessage, ok bool) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	for {
-		var v json.RawMessage
-		err := dec.Decode(&v)
-		if err == io.EOF {
-			return values, true
-		}
-		if err != nil {
-			return nil, false
-		}
-		values = append(values, v)
-	}
-}
-
-// syntaxError describes where data stops being JSON.
-func syntaxError(data []byte) error {
-	var v any
-	err := json.Unmarshal(data, &v)
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		line := 1 + bytes.Count(data[:min(int(se.Offset), len(data))], []byte("\n"))
-		return fmt.Errorf("invalid JSON at line %d (byte %d): %v", line, se.Offset, se)
-	}
-	if err == nil {
-		err = errors.New("more than one JSON value")
-	}
-	return fmt.Errorf("invalid JSON: %w", err)
-}
-
-// envelope is the union of every object shape the input may hold, so one
-// pass tells which it is.
-type envelope struct {
-	Record
-	Records    json.RawMessage `json:"Records"`
-	DetailType *string         `json:"detail-type"`
-	Detail     json.RawMessage `json:"detail"`
-	Account    string          `json:"account"`
-	Region     string          `json:"region"`
-}
-
-// value handles one valid JSON value at position pos ("" for the whole
-// input, "line 3" in JSON Lines).
-func (d *decoder) value(data []byte, pos string, depth int) {
-	where := func(n int) string {
-		switch {
-		case pos == "":
-			return fmt.Sprintf("record %d", n)
-		case depth == 0:
-			return pos // a line of JSON Lines holding one record
-		}
-		return fmt.Sprintf("%s: record %d", pos, n)
-	}
+// value handles one valid JSON value. off is its offset in the input, or
+// -1 when it is a copy.
+func (d *decoder) value(data []byte, off, depth int) {
 	switch data[0] {
 	case '[':
 		if depth >= maxNesting {
-			d.records++
-			d.emit(Record{}, fmt.Errorf("%s: arrays nested deeper than %d", where(d.records), maxNesting))
+			d.fail("arrays nested deeper than %d", maxNesting)
 			return
 		}
-		d.elements(data, pos, depth+1)
+		d.elements(data, off, depth+1)
 	case '{':
 		if arr, ok := recordsArray(data); ok {
 			if depth >= maxNesting {
-				d.records++
-				d.emit(Record{}, fmt.Errorf("%s: log files nested deeper than %d", where(d.records), maxNesting))
+				d.fail("log files nested deeper than %d", maxNesting)
 				return
 			}
-			d.elements(arr, pos, depth+1)
+			arrOff := -1
+			if off >= 0 {
+				arrOff = off + len(data) - len(arr)
+			}
+			d.elements(arr, arrOff, depth+1)
 			return
 		}
-		d.object(data, pos, depth, where)
+		d.object(data, depth)
 	default:
-		d.records++
-		d.emit(Record{}, fmt.Errorf("%s: want a JSON object, got %.20s", where(d.records), data))
+		d.fail("want a JSON object, got %.20s", data)
 	}
 }
 
-// elements handles each element of arr, a JSON array, scanning it once
-// rather than splitting it first. Broken JSON ends the array with an error
-// naming the record where it breaks; the records before it stand. It
-// returns the offset in arr just after the array, or -1 if it stopped
-// early.
-func (d *decoder) elements(arr []byte, pos string, depth int) int {
+// elements handles each element of arr, a JSON array at offset arrOff of
+// the input (-1: a copy), scanning it once rather than splitting it first.
+// Broken JSON ends the array with an error naming the record and line
+// where it breaks; the records before it stand. It returns the offset in
+// arr just after the array, or -1 and the input offset of the element that
+// broke (or of the array, if unknown).
+func (d *decoder) elements(arr []byte, arrOff, depth int) (end, broken int) {
 	dec := json.NewDecoder(bytes.NewReader(arr))
-	broken := func(err error) {
-		d.records++
-		at := fmt.Sprintf("record %d", d.records)
-		if pos != "" {
-			at = pos + ": " + at
+	start := 0
+	broke := func(err error) (int, int) {
+		line := 0
+		if arrOff >= 0 {
+			at := int(dec.InputOffset())
+			var se *json.SyntaxError
+			if errors.As(err, &se) {
+				at = int(se.Offset)
+			}
+			line = d.line(arrOff + at)
 		}
-		d.emit(Record{}, fmt.Errorf("%s: invalid JSON at byte %d of the array: %w", at, dec.InputOffset(), err))
+		d.failLine(line, "invalid JSON: %v", err)
+		// Go on after the start of the element that broke (start is
+		// before the comma that precedes it).
+		at := skipSpace(arr, start)
+		if at < len(arr) && arr[at] == ',' {
+			at = skipSpace(arr, at+1)
+		}
+		return -1, max(arrOff, 0) + at
 	}
 	if _, err := dec.Token(); err != nil { // [
-		broken(err)
-		return -1
+		return broke(err)
 	}
 	for dec.More() && !d.stopped {
+		start = int(dec.InputOffset())
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			broken(err)
-			return -1
+			return broke(err)
 		}
-		d.value(raw, pos, depth)
+		d.value(raw, -1, depth)
 	}
 	if d.stopped {
-		return -1
+		return -1, len(d.input)
 	}
 	if _, err := dec.Token(); err != nil { // ]
-		broken(err)
-		return -1
+		return broke(err)
 	}
-	return int(dec.InputOffset())
+	return int(dec.InputOffset()), 0
 }
 
-// afterRecords returns what follows the log file object whose Records
-// list ended just before tail.
-func afterRecords(tail []byte) ([]byte, error) {
-	if rest, ok := bytes.CutPrefix(tail, []byte("}")); ok {
-		return rest, nil
+// afterRecords reads what follows the Records list of a log file, tail:
+// its closing brace, or other keys (skipped) and the brace. It returns how
+// many bytes of tail the object still took.
+func afterRecords(tail []byte) (int, error) {
+	i := skipSpace(tail, 0)
+	if i < len(tail) && tail[i] == '}' {
+		return i + 1, nil
 	}
-	if _, ok := bytes.CutPrefix(tail, []byte(",")); !ok {
-		return nil, fmt.Errorf("want , or }, got %.20q", tail)
+	if i >= len(tail) || tail[i] != ',' {
+		return 0, fmt.Errorf("want , or }, got %.20q", tail[i:])
 	}
-	// Other keys: read the rest of the object as one, to find its end.
-	obj := append([]byte("{"), tail[1:]...)
-	dec := json.NewDecoder(bytes.NewReader(obj))
+	// Other keys: read the rest as an object, with the comma standing in
+	// for its opening brace, to find its end.
+	dec := json.NewDecoder(io.MultiReader(strings.NewReader("{"), bytes.NewReader(tail[i+1:])))
 	var skip json.RawMessage
 	if err := dec.Decode(&skip); err != nil {
-		return nil, err
+		return 0, err
 	}
-	return obj[dec.InputOffset():], nil
+	return i + int(dec.InputOffset()), nil
 }
 
 // recordsArray finds the array of a log file as CloudTrail writes it,
@@ -297,57 +312,76 @@ func recordsArray(obj []byte) ([]byte, bool) {
 	return rest, true
 }
 
-func (d *decoder) object(data []byte, pos string, depth int, where func(int) string) {
+// envelope is the union of every object shape the input may hold, so one
+// pass tells which it is.
+type envelope struct {
+	Record
+	Records    json.RawMessage `json:"Records"`
+	DetailType *string         `json:"detail-type"`
+	Detail     json.RawMessage `json:"detail"`
+	ID         string          `json:"id"`
+	Source     string          `json:"source"`
+	Time       string          `json:"time"`
+	Account    string          `json:"account"`
+	Region     string          `json:"region"`
+	// Digest files, which CloudTrail writes beside the logs, hold these.
+	DigestStartTime string `json:"digestStartTime"`
+}
+
+func (d *decoder) object(data []byte, depth int) {
 	var env envelope
 	if err := json.Unmarshal(data, &env); err != nil {
-		d.records++
-		d.emit(Record{}, fmt.Errorf("%s: %w", where(d.records), describe(err)))
+		d.fail("%w", describe(err))
 		return
 	}
 	switch {
 	case env.Records != nil:
-		if depth >= maxNesting {
-			d.records++
-			d.emit(Record{}, fmt.Errorf("%s: log files nested deeper than %d", where(d.records), maxNesting))
-			return
+		records := bytes.TrimSpace(env.Records)
+		switch {
+		case bytes.Equal(records, []byte("null")):
+			d.records++ // an empty log file keeps its place
+		case depth >= maxNesting:
+			d.fail("log files nested deeper than %d", maxNesting)
+		case records[0] != '[':
+			d.fail("Records is not a list")
+		default:
+			d.elements(records, -1, depth+1)
 		}
-		if bytes.Equal(bytes.TrimSpace(env.Records), []byte("null")) {
-			return
-		}
-		if t := bytes.TrimSpace(env.Records); len(t) == 0 || t[0] != '[' {
-			d.records++
-			d.emit(Record{}, fmt.Errorf("%s: Records is not a list", where(d.records)))
-			return
-		}
-		d.value(env.Records, pos, depth+1)
 	case env.DetailType != nil || env.Detail != nil:
 		if env.DetailType == nil || *env.DetailType != DetailType {
-			return // another kind of EventBridge event: not ours
+			d.records++ // another kind of EventBridge event: not ours
+			return
 		}
-		d.records++
 		if len(env.Detail) == 0 || env.Detail[0] != '{' {
-			d.emit(Record{}, fmt.Errorf("%s: EventBridge event %s has no detail object", where(d.records), env.Account))
+			d.fail("EventBridge event %q has no detail object", env.ID)
 			return
 		}
-		rec, err := ParseRecord(env.Detail, env.Account, env.Region)
+		e := Envelope{Account: env.Account, Region: env.Region, Source: env.Source}
+		if t, err := time.Parse(time.RFC3339, env.Time); err == nil {
+			e.Time = t
+		}
+		rec, err := ParseRecord(env.Detail, e)
 		if err != nil {
-			d.emit(Record{}, fmt.Errorf("%s: detail: %w", where(d.records), err))
+			d.fail("detail: %w", err)
 			return
 		}
-		d.emitChecked(rec, where(d.records))
+		d.emitChecked(rec)
+	case env.DigestStartTime != "":
+		d.records++ // a digest file: it lists log files, it holds no calls
 	default:
-		d.records++
-		d.emitChecked(env.Record, where(d.records))
+		d.emitChecked(env.Record)
 	}
 }
 
 // emitChecked rejects objects that carry none of a record's identifying
 // fields, such as a stray configuration file.
-func (d *decoder) emitChecked(r Record, where string) {
+func (d *decoder) emitChecked(r Record) {
 	if r.EventName == "" && r.EventSource == "" {
-		d.emit(Record{}, fmt.Errorf("%s: not a CloudTrail record: no eventName or eventSource", where))
+		d.fail("not a CloudTrail record: no eventName or eventSource")
 		return
 	}
+	d.records++
+	r.Position = fmt.Sprintf("record %d", d.records)
 	d.emit(r, nil)
 }
 

@@ -3,9 +3,12 @@ package cloudtrail
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 const rec1 = `{"eventVersion":"1.08","eventID":"e1","eventTime":"2026-11-20T10:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"AddPermission20150331v2","awsRegion":"eu-west-1","recipientAccountId":"111122223333","requestParameters":{"principal":"*"}}`
@@ -70,7 +73,7 @@ func TestDecodeEnvelopes(t *testing.T) {
 			"bad line in json lines hides nothing",
 			rec1 + "\n{\"eventID\": broken\n" + rec2 + "\n",
 			[]string{"e1", "e2"},
-			[]string{"line 2: invalid JSON"},
+			[]string{"record 2 (line 2): invalid JSON"},
 		},
 		{
 			"bad record in log file hides nothing",
@@ -92,13 +95,19 @@ func TestDecodeEnvelopes(t *testing.T) {
 		},
 		{"scalar", `42`, nil, []string{"record 1: want a JSON object"}},
 		{"records not a list", `{"Records":{"a":1}}`, nil, []string{"record 1: Records is not a list"}},
-		{"eventbridge without detail", `{"detail-type":"AWS API Call via CloudTrail","account":"1"}`, nil, []string{"record 1: EventBridge event 1 has no detail object"}},
-		{"broken log file keeps the records before the break", "{\n \"Records\": [\n" + rec1 + ",\n", []string{"e1"}, []string{"record 2: invalid JSON"}},
-		{"broken log file in the middle", `{"Records":[` + rec1 + `,{"eventID": nope},` + rec2 + `]}`, []string{"e1"}, []string{"record 2: invalid JSON"}},
+		{"eventbridge without detail", `{"detail-type":"AWS API Call via CloudTrail","account":"1"}`, nil, []string{"record 1: EventBridge event \"\" has no detail object"}},
+		{"broken log file keeps the records before the break", "{\n \"Records\": [\n" + rec1 + ",\n", []string{"e1"}, []string{"record 2 (line 3): invalid JSON"}},
+		{"broken log file in the middle", `{"Records":[` + rec1 + `,{"eventID": nope},` + rec2 + `]}`, []string{"e1"}, []string{"record 2 (line 1): invalid JSON"}},
+		{"broken log file, records on their own lines", "{\"Records\":[\n" + rec1 + ",\n{\"eventID\": nope},\n" + rec2 + "\n]}", []string{"e1", "e2"}, []string{"record 2 (line 3): invalid JSON"}},
+		{"broken first line hides nothing", "{\"eventID\": trunc\n" + rec1 + "\n" + rec2 + "\n", []string{"e1", "e2"}, []string{"record 1 (line 1): invalid JSON"}},
+		{"concatenated without newlines, middle broken", eventBridge(rec1) + `{"detail-type": oops}` + eventBridge(rec2), []string{"e1", "e2"}, []string{"record 2 (line 1): invalid JSON"}},
+		{"skipped events keep their places", `[{"detail-type":"Scheduled Event","detail":{}},{"Records":null},42]`, nil, []string{"record 3: want a JSON object"}},
+		{"broken log file then a stray closing line", "{\"Records\":[\n" + rec1 + ",\n{\"eventID\": nope},\n" + rec2 + "\n]}\n" + rec2, []string{"e1", "e2", "e2"}, []string{"record 2 (line 3): invalid JSON"}},
+		{"digest file", `{"awsAccountId":"111122223333","digestStartTime":"2026-11-20T10:00:00Z","logFiles":[]}`, nil, nil},
 		{"log file with garbage after it", `{"Records":[` + rec1 + `]} xyz`, []string{"e1"}, []string{"invalid JSON"}},
 		{"log file with a key after Records", `{"Records":[` + rec1 + `],"x":{"y":[1]}}` + "\n" + eventBridge(rec2), []string{"e1", "e2"}, nil},
-		{"log file broken after Records", `{"Records":[` + rec1 + `],"x":}`, []string{"e1"}, []string{"record 2: after the Records list"}},
-		{"broken document", "{\n \"detail-type\": \"AWS API Call via CloudTrail\",\n \"detail\": " + rec1 + ",\n", nil, []string{"invalid JSON at line 4"}},
+		{"log file broken after Records", `{"Records":[` + rec1 + `],"x":}`, []string{"e1"}, []string{"record 2 (line 1): after the Records list"}},
+		{"broken document", "{\n \"detail-type\": \"AWS API Call via CloudTrail\",\n \"detail\": " + rec1 + ",\n", nil, []string{"record 1 (line 4): invalid JSON"}},
 		{"deep nesting", strings.Repeat("[", 10) + rec1 + strings.Repeat("]", 10), nil, []string{"nested deeper than"}},
 		{"eventbridge fills account and region", eventBridge(`{"eventID":"e3","eventName":"AddPermission","eventSource":"lambda.amazonaws.com"}`), []string{"e3"}, nil},
 	}
@@ -123,31 +132,76 @@ func TestDecodeEnvelopes(t *testing.T) {
 }
 
 func TestDecodeFillsFromEnvelope(t *testing.T) {
-	in := eventBridge(`{"eventID":"e3","eventName":"AddPermission","eventSource":"lambda.amazonaws.com"}`)
+	in := eventBridge(`{"eventID":"e3","eventName":"AddPermission"}`)
+	n := 0
 	for rec, err := range Decode(strings.NewReader(in)) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rec.RecipientAccountID != "111122223333" || rec.AWSRegion != "eu-west-1" {
-			t.Errorf("account, region = %q, %q; want the envelope's", rec.RecipientAccountID, rec.AWSRegion)
+		n++
+		if rec.RecipientAccountID != "111122223333" || rec.AWSRegion != "eu-west-1" || rec.EventSource != LambdaSource || !rec.EventTime.Equal(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)) {
+			t.Errorf("account, region, source, time = %q, %q, %q, %v; want the envelope's", rec.RecipientAccountID, rec.AWSRegion, rec.EventSource, rec.EventTime)
 		}
+		if rec.Position != "record 1" {
+			t.Errorf("position %q", rec.Position)
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d records", n)
 	}
 	// The record's own fields win over the envelope's.
 	for rec, err := range Decode(strings.NewReader(eventBridge(`{"eventID":"e4","eventName":"X","recipientAccountId":"999988887777","awsRegion":"us-east-1"}`))) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		n++
 		if rec.RecipientAccountID != "999988887777" || rec.AWSRegion != "us-east-1" {
 			t.Errorf("account, region = %q, %q; want the record's", rec.RecipientAccountID, rec.AWSRegion)
 		}
 	}
 }
 
+// TestDecodeBrokenGzip: a truncated file keeps the records before the
+// break, and says where the stream broke.
 func TestDecodeBrokenGzip(t *testing.T) {
-	z := gz(t, `{"Records":[`+rec1+`]}`)
-	_, errs := collect(z[:len(z)/2])
-	if len(errs) != 1 || !strings.Contains(errs[0], "gzip") {
-		t.Errorf("errors = %q, want one gzip error", errs)
+	// Records that do not compress away, so that a cut stream holds some.
+	rng := rand.New(rand.NewPCG(1, 2))
+	var recs []string
+	for i := range 50 {
+		recs = append(recs, fmt.Sprintf(`{"eventID":"r%d","eventName":"AddPermission","userAgent":"%x"}`, i, rng.Uint64()))
+	}
+	z := gz(t, `{"Records":[`+strings.Join(recs, ",")+`]}`)
+	ids, errs := collect(z[:len(z)*2/3])
+	if len(ids) == 0 || len(ids) > 50 {
+		t.Errorf("%d records before the break", len(ids))
+	}
+	if len(errs) != 2 || !strings.Contains(errs[0], "invalid JSON") || !strings.Contains(errs[1], "gzip: after ") {
+		t.Errorf("errors = %q, want the broken record, then the gzip error", errs)
+	}
+	// Trailing bytes after a whole gzip member.
+	ids, errs = collect(gz(t, `{"Records":[`+rec1+`]}`) + "\x00\x00\x00")
+	if len(ids) != 1 || len(errs) != 1 || !strings.Contains(errs[0], "gzip") {
+		t.Errorf("trailing zeros: records %v, errors %q", ids, errs)
+	}
+}
+
+// TestDecodeManyDocuments: a million concatenated log files (zcat of an
+// archive) decode without recursion.
+func TestDecodeManyDocuments(t *testing.T) {
+	in := strings.Repeat(`{"Records":[]}`+"\n", 1_000_000) + `{"Records":[` + rec1 + `],"x":1}` + strings.Repeat(`{"Records":[],"y":[1]}`, 10_000) + eventBridge(rec2)
+	ids, errs := collect(in)
+	if strings.Join(ids, ",") != "e1,e2" || len(errs) != 0 {
+		t.Errorf("records %v, errors %q", ids, errs)
+	}
+}
+
+func TestDecodeInputTooLarge(t *testing.T) {
+	defer func(n int) { maxInput = n }(maxInput)
+	maxInput = 1 << 20
+	z := gz(t, strings.Repeat(" ", maxInput+1))
+	ids, errs := collect(z)
+	if len(ids) != 0 || len(errs) != 1 || !strings.Contains(errs[0], "larger than") {
+		t.Errorf("records %v, errors %q", ids, errs)
 	}
 }
 

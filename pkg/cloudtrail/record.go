@@ -29,6 +29,10 @@ type Record struct {
 	UserIdentity       UserIdentity    `json:"userIdentity"`
 	RequestParameters  json.RawMessage `json:"requestParameters"`
 	ResponseElements   json.RawMessage `json:"responseElements"`
+
+	// Position is where the decoder found the record ("record 12"), for
+	// messages about it; empty for records from elsewhere.
+	Position string `json:"-"`
 }
 
 // UserIdentity is who made the call.
@@ -92,19 +96,35 @@ func allDigits(s string) bool {
 	return true
 }
 
-// ParseRecord decodes one bare CloudTrail record. account and region fill
-// recipientAccountId and awsRegion where the record lacks them, as an
-// EventBridge envelope's fields do.
-func ParseRecord(data []byte, account, region string) (Record, error) {
+// Envelope is what an EventBridge event says around its detail.
+type Envelope struct {
+	Account string    // account
+	Region  string    // region
+	Source  string    // source, such as aws.lambda
+	Time    time.Time // time
+}
+
+// ParseRecord decodes one bare CloudTrail record, an EventBridge event's
+// detail. The envelope fills what the record lacks: recipientAccountId,
+// awsRegion, eventSource (aws.lambda: lambda.amazonaws.com), eventTime.
+func ParseRecord(detail []byte, env Envelope) (Record, error) {
 	var r Record
-	if err := json.Unmarshal(data, &r); err != nil {
+	if err := json.Unmarshal(detail, &r); err != nil {
 		return Record{}, fmt.Errorf("decode record: %w", describe(err))
 	}
 	if r.RecipientAccountID == "" {
-		r.RecipientAccountID = account
+		r.RecipientAccountID = env.Account
 	}
 	if r.AWSRegion == "" {
-		r.AWSRegion = region
+		r.AWSRegion = env.Region
+	}
+	if r.EventSource == "" {
+		if service, ok := strings.CutPrefix(env.Source, "aws."); ok && service != "" {
+			r.EventSource = service + ".amazonaws.com"
+		}
+	}
+	if r.EventTime.IsZero() {
+		r.EventTime = env.Time
 	}
 	return r, nil
 }

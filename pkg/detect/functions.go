@@ -15,26 +15,30 @@ func (e *Engine) urlConfig(rec cloudtrail.Record) ([]Finding, error) {
 		req  urlRequest
 		resp urlResponse
 	)
-	if err := decodeParams(rec.RequestParameters, "requestParameters", &req); err != nil {
-		return nil, err
+	// A field of the wrong type spoils only itself: judge the rest.
+	errs := errors.Join(
+		decodeParams(rec.RequestParameters, "requestParameters", &req),
+		decodeParams(rec.ResponseElements, "responseElements", &resp))
+	update := rec.Action() == "UpdateFunctionUrlConfig"
+	auth := string(req.AuthType)
+	if auth == "" && !update {
+		auth = string(resp.AuthType) // the request was not recorded in full
 	}
-	respErr := decodeParams(rec.ResponseElements, "responseElements", &resp)
-	// An update that leaves AuthType out keeps the old one, which the
-	// response reports.
-	auth := orDefault(string(req.AuthType), string(resp.AuthType))
+	// An update that leaves AuthType out (a CORS change) keeps the old
+	// one: the URL was judged when that was set.
 	if !strings.EqualFold(auth, "NONE") {
-		return nil, respErr
+		return nil, errs
 	}
 	fn := qualified(orDefault(string(req.FunctionName), string(resp.FunctionArn)), string(req.Qualifier))
 	f := e.base(rec, ownerOf(rec, string(req.FunctionName), string(resp.FunctionArn)))
 	f.Function = fn
 	f.FunctionURL = string(resp.FunctionURL)
 	verb, try := "created", "create"
-	if rec.Action() == "UpdateFunctionUrlConfig" {
+	if update {
 		verb, try = "updated", "update"
 	}
 	phrase := " the function URL of " + fn + " with AuthType NONE (no authentication)"
-	return []Finding{finish(f, RuleFunctionURLAuthNone, High, verb+phrase, try+phrase)}, respErr
+	return []Finding{finish(f, RuleFunctionURLAuthNone, High, verb+phrase, try+phrase)}, errs
 }
 
 func (e *Engine) functionConfig(rec cloudtrail.Record) ([]Finding, error) {
@@ -42,12 +46,10 @@ func (e *Engine) functionConfig(rec cloudtrail.Record) ([]Finding, error) {
 		req  configRequest
 		resp configResponse
 	)
-	if err := decodeParams(rec.RequestParameters, "requestParameters", &req); err != nil {
-		return nil, err
-	}
-	var errs []error
-	if err := decodeParams(rec.ResponseElements, "responseElements", &resp); err != nil {
-		errs = append(errs, err)
+	// A field of the wrong type spoils only itself: judge the rest.
+	errs := []error{
+		decodeParams(rec.RequestParameters, "requestParameters", &req),
+		decodeParams(rec.ResponseElements, "responseElements", &resp),
 	}
 	create := rec.Action() == "CreateFunction"
 	runtime := string(req.Runtime)
@@ -59,9 +61,7 @@ func (e *Engine) functionConfig(rec cloudtrail.Record) ([]Finding, error) {
 			runtime = string(resp.Runtime)
 		}
 		if layers == nil {
-			for _, l := range resp.Layers {
-				layers = append(layers, l.Arn)
-			}
+			layers = resp.Layers
 		}
 	}
 	fn := orDefault(string(req.FunctionName), orDefault(string(resp.FunctionArn), string(resp.FunctionName)))

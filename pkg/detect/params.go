@@ -78,18 +78,40 @@ type urlResponse struct {
 }
 
 type configRequest struct {
-	FunctionName text   `json:"functionName"`
-	Runtime      text   `json:"runtime"`
-	Layers       []text `json:"layers"`
+	FunctionName text       `json:"functionName"`
+	Runtime      text       `json:"runtime"`
+	Layers       []layerRef `json:"layers"`
+}
+
+// layerRef is a layer version ARN as a request lists it: a string, or an
+// object with an arn as the response has them.
+type layerRef string
+
+func (l *layerRef) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '{' {
+		var o struct {
+			Arn text `json:"arn"`
+		}
+		if err := json.Unmarshal(b, &o); err != nil {
+			return err
+		}
+		*l = layerRef(o.Arn)
+		return nil
+	}
+	var t text
+	if err := t.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*l = layerRef(t)
+	return nil
 }
 
 type configResponse struct {
 	FunctionName text `json:"functionName"`
 	FunctionArn  text `json:"functionArn"`
 	Runtime      text `json:"runtime"`
-	Layers       []struct {
-		Arn text `json:"arn"`
-	} `json:"layers"`
+	Layers       []layerRef `json:"layers"`
 }
 
 // decodeParams reads raw (requestParameters or responseElements) into v;

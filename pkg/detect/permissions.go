@@ -42,16 +42,18 @@ func grantStatement(rec cloudtrail.Record, req permissionRequest, resource strin
 // set, AddLayerVersionPermission: each stores one statement.
 func (e *Engine) addPermission(rec cloudtrail.Record, layer bool) ([]Finding, error) {
 	var req permissionRequest
-	if err := decodeParams(rec.RequestParameters, "requestParameters", &req); err != nil {
-		return nil, err
-	}
+	// A request field of the wrong type spoils only itself: the stored
+	// statement is still the source of truth.
+	errs := []error{decodeParams(rec.RequestParameters, "requestParameters", &req)}
 	name, resource, defaultAction := string(req.FunctionName), qualified(string(req.FunctionName), string(req.Qualifier)), "lambda:InvokeFunction"
 	if layer {
 		name, resource, defaultAction = string(req.LayerName), layerVersion(string(req.LayerName), string(req.VersionNumber)), "lambda:GetLayerVersion"
 	}
 	st, err := grantStatement(rec, req, resource)
-	errs := []error{err}
-	if len(st.Principals) == 0 {
+	errs = append(errs, err)
+	if len(st.Principals) == 0 && !rec.Failed() {
+		// A refused call often records no request: nothing to judge, and
+		// nothing wrong with the record.
 		errs = append(errs, errors.New("no principal in requestParameters or responseElements.statement"))
 	}
 	if st.Effect != "" && !strings.EqualFold(st.Effect, "Allow") {
@@ -84,9 +86,7 @@ func (e *Engine) addPermission(rec cloudtrail.Record, layer bool) ([]Finding, er
 
 func (e *Engine) removePermission(rec cloudtrail.Record) ([]Finding, error) {
 	var req permissionRequest
-	if err := decodeParams(rec.RequestParameters, "requestParameters", &req); err != nil {
-		return nil, err
-	}
+	err := decodeParams(rec.RequestParameters, "requestParameters", &req)
 	f := e.base(rec, ownerOf(rec, string(req.FunctionName), string(req.LayerName)))
 	target := ""
 	if req.LayerName != "" {
@@ -98,7 +98,7 @@ func (e *Engine) removePermission(rec cloudtrail.Record) ([]Finding, error) {
 	}
 	f.StatementID = string(req.StatementID)
 	phrase := fmt.Sprintf("statement %q from %s", f.StatementID, target)
-	return []Finding{finish(f, RulePermissionRemoved, Info, "removed "+phrase, "remove "+phrase)}, nil
+	return []Finding{finish(f, RulePermissionRemoved, Info, "removed "+phrase, "remove "+phrase)}, err
 }
 
 func layerVersion(name, version string) string {
@@ -128,43 +128,52 @@ type scope struct {
 
 func (e *Engine) scope(st policy.Statement, owner string) scope {
 	var s scope
-	if vals, ok := st.Required(policy.KeySourceAccount); ok && !slices.ContainsFunc(vals, policy.HasWildcard) {
-		foreign := slices.IndexFunc(vals, func(a string) bool { return !e.trustedAccount(a, owner) })
-		if foreign < 0 {
+	foreignAccount := func(a string) bool { return !e.trustedAccount(a, owner) }
+	for _, vals := range st.Narrowing(policy.KeySourceAccount) {
+		if slices.ContainsFunc(vals, policy.HasWildcard) {
+			continue
+		}
+		if i := slices.IndexFunc(vals, foreignAccount); i < 0 {
 			s.inside = true
-		} else {
-			s.account = vals[foreign]
+		} else if s.account == "" {
+			s.account = vals[i]
 		}
 	}
-	if vals, ok := st.Required(policy.KeySourceArn); ok {
-		named := true
-		for _, v := range vals {
+	for _, vals := range st.Narrowing(policy.KeySourceArn) {
+		// An ARN with no account, such as arn:aws:execute-api:region::*,
+		// or a wildcard in it, lets in every account: no narrowing.
+		named := !slices.ContainsFunc(vals, func(v string) bool {
 			a, err := policy.ParseARN(v)
-			if err != nil || !policy.IsAccountID(a.Account) {
-				named = false // arn:aws:execute-api:region::* names no account
-				break
-			}
-			if !e.trustedAccount(a.Account, owner) && s.arn == "" {
-				s.arn, s.arnAccount = v, a.Account
-			}
-		}
-		if named && s.arn == "" {
-			s.inside = true
-		}
+			return err != nil || !policy.IsAccountID(a.Account)
+		})
 		if !named {
-			s.arn, s.arnAccount = "", ""
+			continue
 		}
-	}
-	if vals, ok := st.Required(policy.KeyPrincipalOrgID); ok && !slices.ContainsFunc(vals, policy.HasWildcard) {
-		foreign := slices.IndexFunc(vals, func(o string) bool { return e.cfg.OrgID == "" || o != e.cfg.OrgID })
-		if foreign < 0 {
+		i := slices.IndexFunc(vals, func(v string) bool {
+			a, _ := policy.ParseARN(v)
+			return foreignAccount(a.Account)
+		})
+		if i < 0 {
 			s.inside = true
-		} else {
-			s.org = vals[foreign]
+		} else if s.arn == "" {
+			a, _ := policy.ParseARN(vals[i])
+			s.arn, s.arnAccount = vals[i], a.Account
 		}
 	}
-	if vals, ok := st.Required(policy.KeyEventSourceToken); ok && len(vals) > 0 && !slices.ContainsFunc(vals, policy.HasWildcard) {
-		s.inside = true // only callers holding the token, such as one Alexa skill
+	for _, vals := range st.Narrowing(policy.KeyPrincipalOrgID) {
+		if slices.ContainsFunc(vals, policy.HasWildcard) {
+			continue
+		}
+		if i := slices.IndexFunc(vals, func(o string) bool { return e.cfg.OrgID == "" || o != e.cfg.OrgID }); i < 0 {
+			s.inside = true
+		} else if s.org == "" {
+			s.org = vals[i]
+		}
+	}
+	for _, vals := range st.Narrowing(policy.KeyEventSourceToken) {
+		if len(vals) > 0 && !slices.ContainsFunc(vals, policy.HasWildcard) {
+			s.inside = true // only callers holding the token, such as one Alexa skill
+		}
 	}
 	return s
 }
@@ -180,6 +189,7 @@ func (e *Engine) judgeInvoke(st policy.Statement, owner, fn, action string) []ve
 	urlAction := strings.EqualFold(action, "lambda:InvokeFunctionUrl")
 	viaURL := slices.ContainsFunc(via, func(v string) bool { return strings.EqualFold(v, "true") })
 	iamOnly := len(authTypes) > 0 && !slices.ContainsFunc(authTypes, func(v string) bool { return !strings.EqualFold(v, "AWS_IAM") })
+	authNone := slices.ContainsFunc(authTypes, func(v string) bool { return strings.EqualFold(v, "NONE") })
 	invoke := "invoke " + fn
 	if !strings.EqualFold(action, "lambda:InvokeFunction") {
 		invoke = "call " + action + " on " + fn
@@ -198,10 +208,10 @@ func (e *Engine) judgeInvoke(st policy.Statement, owner, fn, action string) []ve
 			case sc.account != "" || sc.org != "" || sc.arn != "":
 				phrase := "let " + describeForeign(sc) + " " + invoke
 				add(verdict{RuleCrossAccountInvoke, High, p.Value, phrase, phrase})
-			case urlAction && iamOnly:
+			case (urlAction || viaURL) && iamOnly:
 				phrase := "let IAM principals of any AWS account invoke the function URL of " + fn
 				add(verdict{RuleCrossAccountInvoke, High, p.Value, phrase, phrase})
-			case urlAction || viaURL:
+			case urlAction || viaURL || authNone:
 				add(verdict{RulePublicFunctionURL, Critical, p.Value, "made the function URL of " + fn + " callable by anyone", "make the function URL of " + fn + " callable by anyone"})
 			default:
 				phrase := "let anyone (*) " + invoke

@@ -70,7 +70,7 @@ func (m *Monitor) Handle(ctx context.Context, ev events.CloudWatchEvent) error {
 		log.Debug("ignored event", "source", ev.Source, "detailType", ev.DetailType)
 		return nil
 	}
-	rec, err := cloudtrail.ParseRecord(ev.Detail, ev.AccountID, ev.Region)
+	rec, err := cloudtrail.ParseRecord(ev.Detail, cloudtrail.Envelope{Account: ev.AccountID, Region: ev.Region, Source: ev.Source, Time: ev.Time})
 	if err != nil {
 		log.Error("malformed CloudTrail record, dropped", "error", err, "detailBytes", len(ev.Detail))
 		return nil

@@ -155,6 +155,9 @@ func parsePrincipalBlock(data json.RawMessage) ([]Principal, error) {
 	var out []Principal
 	for _, kind := range kinds {
 		for _, v := range m[kind] {
+			if strings.TrimSpace(v) == "" {
+				return nil, fmt.Errorf("empty %s principal", kind)
+			}
 			p := ParsePrincipal(v)
 			switch {
 			case strings.EqualFold(kind, "Service"):
@@ -174,18 +177,27 @@ func parsePrincipalBlock(data json.RawMessage) ([]Principal, error) {
 	return out, nil
 }
 
-// Required returns the values a statement requires key to match, from
+// Narrowing returns the values each condition on key requires, for the
 // conditions that narrow who is let in: positive operators that fail when
 // the key is absent. Negated and IfExists operators narrow nothing, nor
-// does ForAllValues (true for an empty set). ok is false when no such
-// condition names key.
-func (s Statement) Required(key string) (values []string, ok bool) {
+// does ForAllValues (true for an empty set). Conditions are ANDed, so each
+// is to be judged on its own.
+func (s Statement) Narrowing(key string) [][]string {
 	key = strings.ToLower(key)
+	var out [][]string
 	for _, c := range s.Conditions {
-		if c.Key != key || !narrowing(c.Operator) {
-			continue
+		if c.Key == key && narrowing(c.Operator) {
+			out = append(out, c.Values)
 		}
-		values = append(values, c.Values...)
+	}
+	return out
+}
+
+// Required returns the values of every narrowing condition on key (see
+// Narrowing) together; ok is false when there is none.
+func (s Statement) Required(key string) (values []string, ok bool) {
+	for _, vals := range s.Narrowing(key) {
+		values = append(values, vals...)
 		ok = true
 	}
 	return values, ok
