@@ -214,6 +214,8 @@ type stats struct {
 	// published records, per monitor invocation in order, whether it
 	// published: the emulator's REPORT lines come in the same order.
 	published []bool
+	// subjects are the alerts' email subjects, for the list at the end.
+	subjects []string
 }
 
 func show(out io.Writer, i, n int, s sample, res localrun.Result, msgs []localrun.SlackMessage, st *stats) {
@@ -244,6 +246,7 @@ func show(out io.Writer, i, n int, s sample, res localrun.Result, msgs []localru
 	}
 	for _, a := range res.Alerts {
 		st.alerts++
+		st.subjects = append(st.subjects, a.Subject)
 		fmt.Fprintf(out, "\n  --- email to the topic's subscribers ---\n")
 		fmt.Fprintf(out, "  | From: AWS Notifications <no-reply@sns.amazonaws.com>\n")
 		fmt.Fprintf(out, "  | Subject: %s\n  |\n", a.Subject)
@@ -288,6 +291,12 @@ func (st *stats) summary(out io.Writer, p *localrun.Pipeline) {
 		fmt.Fprintf(out, ", %d monitor failures, %d Slack failures", st.monitorErrs, st.slackFailed)
 	}
 	fmt.Fprintln(out, ".")
+	if len(st.subjects) > 0 {
+		fmt.Fprintf(out, "The alerts, by their email subjects:\n")
+		for _, s := range st.subjects {
+			fmt.Fprintf(out, "  %s\n", s)
+		}
+	}
 	fmt.Fprintf(out, "Times under the emulator (its REPORT lines):\n")
 	for _, f := range []*localrun.Function{p.Monitor, p.Slack} {
 		fmt.Fprintf(out, "  %-8s %s\n", f.Name, timing(f.Reports()))
