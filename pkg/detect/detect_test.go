@@ -123,6 +123,7 @@ func TestJudge(t *testing.T) {
 		{"invoke via url, stored", record("AddPermission20150331v2", `{`+fn+`}`, stored(`{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Condition":{"Bool":{"lambda:InvokedViaFunctionUrl":"true"}}}`)), []want{{RulePublicFunctionURL, Critical, "*"}}, ""},
 		{"url action, IAM auth", record("AddPermission20150331v2", `{`+fn+`,"action":"lambda:InvokeFunctionUrl","principal":"*","functionUrlAuthType":"AWS_IAM"}`, ""), []want{{RuleCrossAccountInvoke, High, "*"}}, ""},
 		{"invoke via url, IAM auth", record("AddPermission20150331v2", `{`+fn+`}`, stored(`{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Condition":{"Bool":{"lambda:InvokedViaFunctionUrl":"true"},"StringEquals":{"lambda:FunctionUrlAuthType":"AWS_IAM"}}}`)), []want{{RuleCrossAccountInvoke, High, "*"}}, ""},
+		{"invoke with IAM url auth", record("AddPermission20150331v2", `{`+fn+`,"action":"lambda:InvokeFunction","principal":"*","functionUrlAuthType":"AWS_IAM"}`, ""), []want{{RuleCrossAccountInvoke, High, "*"}}, ""},
 		{"invoke with url auth NONE", record("AddPermission20150331v2", `{`+fn+`,"action":"lambda:InvokeFunction","principal":"*","functionUrlAuthType":"NONE"}`, ""), []want{{RulePublicFunctionURL, Critical, "*"}}, ""},
 		{"url action to own account", record("AddPermission20150331v2", `{`+fn+`,"action":"lambda:InvokeFunctionUrl","principal":"111122223333","functionUrlAuthType":"AWS_IAM"}`, ""), nil, ""},
 		{"create url NONE", record("CreateFunctionUrlConfig", `{"functionName":"payments","authType":"NONE"}`, `{"functionUrl":"https://abc.lambda-url.eu-west-1.on.aws/","authType":"NONE"}`), []want{{RuleFunctionURLAuthNone, High, ""}}, ""},
@@ -167,6 +168,7 @@ func TestJudge(t *testing.T) {
 		{"broken statement falls back to the request", record("AddPermission20150331v2", `{`+fn+`,"principal":"*"}`, `{"statement":"{not json"}`), []want{{RulePublicInvoke, Critical, "*"}}, "responseElements.statement"},
 		{"principal of the wrong type", record("AddPermission20150331v2", `{"functionName":"f","principal":{"AWS":"*"}}`, ""), nil, "requestParameters.principal: want string, got JSON object"},
 		{"request of the wrong type, statement judged", record("AddPermission20150331v2", `{"functionName":"f","principal":{"AWS":"*"}}`, stored(`{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction"}`)), []want{{RulePublicInvoke, Critical, "*"}}, "requestParameters.principal"},
+		{"bad request field hides no other", failed(record("AddPermission20150331v2", `{"functionName":{"x":1},"qualifier":["a"],"principal":"*","statementId":"s"}`, "")), []want{{RulePublicInvoke, Low, "*"}}, "requestParameters.functionName: want string, got JSON object"},
 		{"failed call with no request recorded", failed(record("AddPermission20150331v2", `null`, "")), nil, ""},
 		{"empty principal in the statement", record("AddPermission20150331v2", `{"functionName":"f"}`, stored(`{"Effect":"Allow","Principal":{"AWS":""},"Action":"lambda:InvokeFunction"}`)), nil, "empty AWS principal"},
 		{"layers as objects", at(record("CreateFunction20150331", `{"functionName":"f","runtime":"python3.9","layers":[{"arn":"arn:aws:lambda:eu-west-1:999988887777:layer:x:2"}]}`, ""), "2026-11-02"), []want{{RuleEOLRuntime, Medium, ""}, {RuleForeignLayer, Medium, foreign}}, ""},
@@ -174,6 +176,8 @@ func TestJudge(t *testing.T) {
 		{"layer that is not an ARN", record("UpdateFunctionConfiguration20150331v2", `{"functionName":"f","layers":["my-layer","arn:aws:lambda:eu-west-1:999988887777:layer:x:2"]}`, ""), []want{{RuleForeignLayer, Medium, foreign}}, "layers[0]: not a layer version ARN"},
 		{"request not an object", record("AddPermission20150331v2", `"x"`, ""), nil, "requestParameters"},
 	}
+	// Records that name no function or layer.
+	unnamed := map[string]bool{"bad request field hides no other": true}
 	e := New(testConfig)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,7 +203,7 @@ func TestJudge(t *testing.T) {
 				if tt.rec.ErrorCode != "" {
 					wantOutcome = Failed
 				}
-				if f.Outcome != wantOutcome || f.EventID != "ev-1" || f.Account != owner || f.Region != "eu-west-1" || f.Actor == "" || f.Summary == "" || f.Resource() == "" {
+				if f.Outcome != wantOutcome || f.EventID != "ev-1" || f.Account != owner || f.Region != "eu-west-1" || f.Actor == "" || f.Summary == "" || (f.Resource() == "") != unnamed[tt.name] {
 					t.Errorf("finding %d lacks common fields: %+v", i, f)
 				}
 			}

@@ -108,27 +108,57 @@ func (l *layerRef) UnmarshalJSON(b []byte) error {
 }
 
 type configResponse struct {
-	FunctionName text `json:"functionName"`
-	FunctionArn  text `json:"functionArn"`
-	Runtime      text `json:"runtime"`
+	FunctionName text       `json:"functionName"`
+	FunctionArn  text       `json:"functionArn"`
+	Runtime      text       `json:"runtime"`
 	Layers       []layerRef `json:"layers"`
 }
 
-// decodeParams reads raw (requestParameters or responseElements) into v;
-// null and absent leave v empty.
+// decodeParams reads raw (requestParameters or responseElements), a JSON
+// object, into the struct v points to, field by field: a field of the
+// wrong type is reported and left empty, and the others are still read
+// (encoding/json stops at the first bad field). Keys match the json tags
+// without regard to case, as encoding/json matches them; null and absent
+// leave v empty.
 func decodeParams(raw json.RawMessage, field string, v any) error {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
 	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return fmt.Errorf("%s.%s: want %s, got JSON %s", field, te.Field, te.Type, te.Value)
-		}
-		return fmt.Errorf("%s: %w", field, err)
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return fmt.Errorf("%s: want an object: %w", field, err)
 	}
-	return nil
+	var errs []error
+	rv := reflect.ValueOf(v).Elem()
+	for i := range rv.NumField() {
+		name, _, _ := strings.Cut(rv.Type().Field(i).Tag.Get("json"), ",")
+		val, ok := obj[name]
+		if !ok {
+			for k, kv := range obj {
+				if strings.EqualFold(k, name) {
+					val, ok = kv, true
+					break
+				}
+			}
+		}
+		if !ok {
+			continue
+		}
+		if err := json.Unmarshal(val, rv.Field(i).Addr().Interface()); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				at := name
+				if te.Field != "" {
+					at += "." + te.Field
+				}
+				errs = append(errs, fmt.Errorf("%s.%s: want %s, got JSON %s", field, at, te.Type, te.Value))
+			} else {
+				errs = append(errs, fmt.Errorf("%s.%s: %w", field, name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // statementFromRequest builds the statement AddPermission would store from

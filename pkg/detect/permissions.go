@@ -67,13 +67,15 @@ func (e *Engine) addPermission(rec cloudtrail.Record, layer bool) ([]Finding, er
 	base.Action = orDefault(first(st.Actions), defaultAction)
 	base.StatementID = orDefault(st.Sid, string(req.StatementID))
 	base.Conditions = conditionStrings(st)
+	// The summary names something even when the record does not.
+	shown := orDefault(resource, "(name not recorded)")
 	var verdicts []verdict
 	if layer {
 		base.Layer = resource
-		verdicts = e.judgeLayerGrant(st, owner, resource)
+		verdicts = e.judgeLayerGrant(st, owner, shown)
 	} else {
 		base.Function = resource
-		verdicts = e.judgeInvoke(st, owner, resource, base.Action)
+		verdicts = e.judgeInvoke(st, owner, shown, base.Action)
 	}
 	out := make([]Finding, 0, len(verdicts))
 	for _, v := range verdicts {
@@ -208,7 +210,9 @@ func (e *Engine) judgeInvoke(st policy.Statement, owner, fn, action string) []ve
 			case sc.account != "" || sc.org != "" || sc.arn != "":
 				phrase := "let " + describeForeign(sc) + " " + invoke
 				add(verdict{RuleCrossAccountInvoke, High, p.Value, phrase, phrase})
-			case (urlAction || viaURL) && iamOnly:
+			case iamOnly:
+				// The auth type is set only on calls through a function
+				// URL, so this statement admits signed URL calls only.
 				phrase := "let IAM principals of any AWS account invoke the function URL of " + fn
 				add(verdict{RuleCrossAccountInvoke, High, p.Value, phrase, phrase})
 			case urlAction || viaURL || authNone:
