@@ -149,9 +149,7 @@ func readSamples(dir string) ([]sample, []string, error) {
 		if d.IsDir() {
 			return nil
 		}
-		switch {
-		case strings.HasSuffix(path, ".json"), strings.HasSuffix(path, ".jsonl"),
-			strings.HasSuffix(path, ".ndjson"), strings.HasSuffix(path, ".gz"):
+		if cloudtrail.RecordFile(path) {
 			files = append(files, path)
 		}
 		return nil

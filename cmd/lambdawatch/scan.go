@@ -301,10 +301,10 @@ func (w *walker) walk(root string) bool {
 				ok = send(failed("%v", err))
 			case info.IsDir():
 				ok = w.walk(shown)
-			case info.Mode().IsRegular() && recordFile(name):
+			case info.Mode().IsRegular() && cloudtrail.RecordFile(name):
 				ok = send(fileJob(shown))
 			}
-		case d.Type().IsRegular() && recordFile(name):
+		case d.Type().IsRegular() && cloudtrail.RecordFile(name):
 			ok = send(fileJob(shown))
 		}
 		if !ok {
@@ -316,16 +316,6 @@ func (w *walker) walk(root string) bool {
 		ok = send(failed("%s: %v", root, err))
 	}
 	return ok
-}
-
-// recordFile says whether a file met in a folder may hold records.
-func recordFile(name string) bool {
-	for _, ext := range []string{".json", ".jsonl", ".ndjson", ".gz"} {
-		if strings.HasSuffix(name, ext) {
-			return true
-		}
-	}
-	return false
 }
 
 // input reads and judges one input.

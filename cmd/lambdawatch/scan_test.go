@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 )
 
@@ -54,7 +55,7 @@ func TestSamples(t *testing.T) {
 	}
 	seen := 0
 	err = filepath.WalkDir("../../events", func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !recordFile(d.Name()) {
+		if err != nil || d.IsDir() || !cloudtrail.RecordFile(d.Name()) {
 			return err
 		}
 		rel, _ := filepath.Rel("../../events", path)

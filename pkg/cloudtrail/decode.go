@@ -50,6 +50,17 @@ func Decode(r io.Reader) iter.Seq2[Record, error] {
 	}
 }
 
+// RecordFile says whether a file met in a folder may hold records, by its
+// name: .json, .jsonl, .ndjson, or any of them gzipped (.gz).
+func RecordFile(name string) bool {
+	for _, ext := range []string{".json", ".jsonl", ".ndjson", ".gz"} {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
+}
+
 // readAll reads the input, gunzipping it if it starts with gzip's magic.
 // On an error it returns what it read before it.
 func readAll(r io.Reader) ([]byte, error) {
