@@ -6,11 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/klauspost/compress/gzip"
 	"io"
 	"iter"
 	"strings"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // DetailType is the detail-type of EventBridge events that carry a
