@@ -10,13 +10,14 @@ CDK_ARGS ?=
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 
-.PHONY: help build cli bootstraps test lint demo synth clean
+.PHONY: help build cli bootstraps test lint fuzz demo synth clean
 
 help:
 	@echo "make demo       run the pipeline locally over events/"
 	@echo "make test       go vet and every test"
 	@echo "make build      the CLI (bin/lambdawatch) and the Lambda bootstraps (build/ARCH/FUNCTION/bootstrap)"
 	@echo "make lint       golangci-lint"
+	@echo "make fuzz       every fuzz target for FUZZTIME (default 10s) each"
 	@echo "make synth      cdk synth (extra context in CDK_ARGS)"
 
 build: cli bootstraps
@@ -39,6 +40,16 @@ test:
 
 lint:
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0 run ./...
+
+# Each fuzz target in turn; their seed corpora already run in `make test`.
+FUZZTIME ?= 10s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./pkg/... ./functions/... ./cmd/...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz $$f in $$pkg for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
 
 # Both functions under the Lambda emulator, SNS from goaws, a local Slack;
 # loopback only. Function logs: build/demo/pipeline.log.
