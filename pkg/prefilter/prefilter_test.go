@@ -1,0 +1,152 @@
+package prefilter_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
+	"github.com/lambdawatch/lambdawatch/pkg/detect"
+	"github.com/lambdawatch/lambdawatch/pkg/prefilter"
+)
+
+// watched lists every call any rule reads: the filter the scan builds.
+func watched() []string {
+	var names []string
+	for _, s := range detect.Watched {
+		names = append(names, s.Actions...)
+	}
+	return names
+}
+
+const other = `{"eventVersion":"1.08","userIdentity":{"type":"AWSService","invokedBy":"lambda.amazonaws.com"},"eventTime":"2026-11-20T10:00:00Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","awsRegion":"eu-west-1","requestParameters":{"roleArn":"arn:aws:iam::111122223333:role/fn","roleSessionName":"fn"},"responseElements":null,"eventID":"o1","recipientAccountId":"111122223333"}`
+
+func logFile(records ...string) []byte {
+	return []byte(`{"Records":[` + strings.Join(records, ",") + `]}`)
+}
+
+func record(source, name string) string {
+	return `{"eventVersion":"1.08","eventTime":"2026-11-20T10:00:00Z","eventSource":"` + source + `","eventName":"` + name + `","awsRegion":"eu-west-1","requestParameters":{"principal":"*","functionName":"f"},"eventID":"e1","recipientAccountId":"111122223333"}`
+}
+
+func TestMatch(t *testing.T) {
+	f := prefilter.New(watched())
+	tests := []struct {
+		name string
+		in   []byte
+		want bool
+	}{
+		{"other services only", logFile(other, other), false},
+		{"empty", nil, false},
+		{"Lambda read calls", logFile(record("lambda.amazonaws.com", "GetFunction20150331v2"), record("lambda.amazonaws.com", "ListFunctions20150331")), false},
+		{"a grant among others", logFile(other, record("lambda.amazonaws.com", "AddPermission20150331v2"), other), true},
+		{"a name without suffix", logFile(record("lambda.amazonaws.com", "CreateFunctionUrlConfig")), true},
+		{"a name spelt with an escape", logFile(record("lambda.amazonaws.com", `\u0041ddPermission20150331v2`)), true},
+		{"an escape anywhere", logFile(other, `{"userAgent":"\u00e9"}`), true},
+		{"keys in another case", []byte(`{"EVENTSOURCE":"lambda.amazonaws.com","EVENTNAME":"AddPermission"}`), true},
+		{"a name inside another string", logFile(`{"eventSource":"iam.amazonaws.com","eventName":"PutRolePolicy","requestParameters":{"policyDocument":"{\"Action\":\"lambda:AddPermission\"}"}}`), true},
+		{"a name in another case", logFile(record("lambda.amazonaws.com", "addpermission")), false},
+	}
+	for _, s := range detect.Watched {
+		for _, a := range s.Actions {
+			tests = append(tests, struct {
+				name string
+				in   []byte
+				want bool
+			}{s.Source + " " + a, logFile(other, record(s.EventSource, a+"20150331")), true})
+		}
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := f.Match(tt.in); got != tt.want {
+				t.Errorf("Match = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// judge decodes b in full and returns the findings at any severity.
+func judge(b []byte) []detect.Finding {
+	e := detect.New(detect.Config{Now: func() time.Time { return time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) }})
+	var all []detect.Finding
+	for rec, err := range cloudtrail.Decode(bytes.NewReader(b)) {
+		if err != nil {
+			continue
+		}
+		fs, _ := e.Judge(rec)
+		all = append(all, fs...)
+	}
+	return all
+}
+
+// samples are the repository's sample events, decompressed.
+func samples(t testing.TB) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := filepath.WalkDir("../../events", func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !cloudtrail.RecordFile(d.Name()) {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		out[path] = b
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) < 10 {
+		t.Fatalf("only %d sample files", len(out))
+	}
+	return out
+}
+
+// TestNeverDropsASample: every sample file that raises a finding when
+// decoded in full passes the filter. Sample files are plain JSON; the
+// gzipped ones are left to FuzzMatch's property, as the filter reads
+// decompressed bytes.
+func TestNeverDropsASample(t *testing.T) {
+	f := prefilter.New(watched())
+	flagged := 0
+	for path, b := range samples(t) {
+		if bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
+			continue
+		}
+		if len(judge(b)) > 0 {
+			flagged++
+			if !f.Match(b) {
+				t.Errorf("%s: raises findings but the filter drops it", path)
+			}
+		}
+	}
+	if flagged < 20 {
+		t.Errorf("only %d sample files raise findings; the test proves little", flagged)
+	}
+}
+
+// FuzzMatch is the filter's promise: whatever the bytes, when the filter
+// drops them a full decode finds nothing either.
+func FuzzMatch(f *testing.F) {
+	for _, b := range samples(f) {
+		if !bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
+			f.Add(b)
+		}
+	}
+	f.Add(logFile(other, record("lambda.amazonaws.com", "AddPermission20150331v2")))
+	f.Add([]byte(`{"EventSource":"LAMBDA.amazonaws.com","EventName":"AddPermission","RequestParameters":{"Principal":"*","FunctionName":"f"}}`))
+	f.Add([]byte(`{"eventSource":"lambda.amazonaws.com","eventName":"\u0041ddPermission","requestParameters":{"principal":"*","functionName":"f"}}`))
+	filter := prefilter.New(watched())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if filter.Match(b) {
+			return
+		}
+		if fs := judge(b); len(fs) > 0 {
+			t.Fatalf("the filter dropped input that raises %s (%s)", fs[0].Rule, fs[0].EventName)
+		}
+	})
+}
