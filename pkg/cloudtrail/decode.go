@@ -1,7 +1,6 @@
 package cloudtrail
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -10,8 +9,6 @@ import (
 	"iter"
 	"strings"
 	"time"
-
-	"github.com/klauspost/compress/gzip"
 )
 
 // DetailType is the detail-type of EventBridge events that carry a
@@ -65,25 +62,8 @@ func RecordFile(name string) bool {
 // readAll reads the input, gunzipping it if it starts with gzip's magic.
 // On an error it returns what it read before it.
 func readAll(r io.Reader) ([]byte, error) {
-	br := bufio.NewReader(r)
-	var src io.Reader = br
-	what := "read"
-	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
-		}
-		defer zr.Close()
-		src, what = zr, "gzip"
-	}
-	data, err := io.ReadAll(io.LimitReader(src, int64(maxInput)+1))
-	if len(data) > maxInput {
-		return nil, fmt.Errorf("input larger than %d bytes decompressed: split it", maxInput)
-	}
-	if err != nil {
-		return data, fmt.Errorf("%s: after %d bytes: %w", what, len(data), err)
-	}
-	return data, nil
+	var ir InputReader
+	return ir.Read(r)
 }
 
 type decoder struct {
