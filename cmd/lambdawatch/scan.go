@@ -15,10 +15,12 @@ import (
 	"strings"
 	"sync"
 	"text/tabwriter"
+	"time"
 	"unicode"
 
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
+	"github.com/lambdawatch/lambdawatch/pkg/prefilter"
 )
 
 // Exit statuses of scan.
@@ -35,6 +37,10 @@ type scanOptions struct {
 	failSet bool
 	config  detect.Config
 	paths   []string
+	// prefilter skips the JSON decoding of files that hold no watched
+	// call; off, every file is decoded (to check the filter).
+	prefilter bool
+	progress  bool // draw a progress bar on standard error
 }
 
 func parseScanFlags(args []string, stderr io.Writer) (scanOptions, error) {
@@ -53,6 +59,7 @@ func parseScanFlags(args []string, stderr io.Writer) (scanOptions, error) {
 	fset.StringVar(&o.config.OrgID, "org-id", "", "your AWS Organizations `ID` (o-...); grants to it are trusted")
 	fset.StringVar(&minSev, "min-severity", "MEDIUM", "print findings at or above this `level`: INFO, LOW, MEDIUM, HIGH, CRITICAL")
 	fset.StringVar(&failOn, "fail-on", "", "exit 1 when a printed finding is at or above this `level`")
+	fset.BoolVar(&o.prefilter, "prefilter", true, "skip the JSON decoding of files whose bytes name no watched call; -prefilter=false decodes every file")
 	if err := fset.Parse(args); err != nil {
 		return o, err
 	}
@@ -78,6 +85,7 @@ func parseScanFlags(args []string, stderr io.Writer) (scanOptions, error) {
 			errs = append(errs, fmt.Errorf("--fail-on: %w", err))
 		}
 	}
+	o.progress = isTerminal(stderr)
 	o.paths = fset.Args()
 	if len(o.paths) == 0 {
 		errs = append(errs, errors.New("no PATH given (use - for standard input)"))
@@ -97,30 +105,41 @@ func scan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lambdawatch scan: %v\n", err)
 		return exitUsage
 	}
+	return runScan(o, stdin, stdout, stderr)
+}
+
+// runScan is scan once its flags are read.
+func runScan(o scanOptions, stdin io.Reader, stdout, stderr io.Writer) int {
+	start := time.Now()
 	s := scanner{engine: detect.New(o.config), min: o.min}
+	if o.prefilter {
+		s.filter = prefilter.New(watchedActions())
+	}
+	if o.progress {
+		s.progress = newProgress(stderr)
+	}
 	out := newPrinter(o.format, stdout)
 	var (
-		inputs, records, printed, errs int
-		worst                          detect.Severity
-		writeErr                       error
+		sum      summary
+		writeErr error
 	)
 	// Inputs are judged in parallel and printed in the order given.
 	for res := range s.scan(o.paths, stdin, runtime.GOMAXPROCS(0)) {
+		if len(res.errs) > 0 && s.progress != nil {
+			s.progress.clear()
+		}
 		for _, e := range res.errs {
 			fmt.Fprintln(stderr, e)
 		}
-		errs += len(res.errs)
-		if res.input {
-			inputs++
-		}
-		records += res.records
+		sum.add(res)
 		for _, f := range res.findings {
 			if writeErr == nil {
 				writeErr = out.print(f)
 			}
-			printed++
-			worst = max(worst, f.Severity)
 		}
+	}
+	if s.progress != nil {
+		s.progress.finish()
 	}
 	if writeErr == nil {
 		writeErr = out.flush()
@@ -129,32 +148,44 @@ func scan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lambdawatch scan: write: %v\n", writeErr)
 		return exitUsage
 	}
-	fmt.Fprintf(stderr, "%d findings at %s or above in %d records from %d inputs", printed, o.min, records, inputs)
-	if errs > 0 {
-		fmt.Fprintf(stderr, "; %d errors", errs)
-	}
-	fmt.Fprintln(stderr)
+	sum.write(stderr, o.min, time.Since(start))
 	switch {
-	case errs > 0:
+	case sum.errs > 0:
 		return exitUsage
-	case o.failSet && printed > 0 && worst >= o.failOn:
+	case o.failSet && sum.printed > 0 && sum.worst >= o.failOn:
 		return exitFindings
 	}
 	return exitOK
 }
 
+// watchedActions are the calls any rule reads: the prefilter keeps the
+// files that name one.
+func watchedActions() []string {
+	var names []string
+	for _, svc := range detect.Watched {
+		names = append(names, svc.Actions...)
+	}
+	return names
+}
+
 // scanner judges inputs: files, folders of them, standard input.
 type scanner struct {
-	engine *detect.Engine
-	min    detect.Severity
+	engine   *detect.Engine
+	filter   *prefilter.Filter // nil: decode every input
+	min      detect.Severity
+	progress *progress // nil: none shown
 }
 
 // result is what one input gave, or an error met while finding inputs.
 type result struct {
-	input    bool // an input was read (or tried)
-	records  int
-	findings []detect.Finding
-	errs     []string
+	input      bool // an input was read (or tried)
+	decoded    bool // its bytes were decoded: the prefilter kept them
+	skipped    bool // the prefilter showed it holds no watched call
+	records    int
+	bytes      int64 // read, decompressed
+	compressed int64 // read, as stored
+	findings   []detect.Finding
+	errs       []string
 }
 
 // job is one input on its way through the workers; done closes when res
@@ -178,8 +209,12 @@ func (s *scanner) scan(paths []string, stdin io.Reader, workers int) iter.Seq[re
 		var wg sync.WaitGroup
 		for range workers {
 			wg.Go(func() {
+				var ir cloudtrail.InputReader
 				for j := range work {
-					j.res = s.input(j.name, j.open)
+					j.res = s.input(j.name, j.open, &ir)
+					if s.progress != nil {
+						s.progress.done(j.res)
+					}
 					close(j.done)
 				}
 			})
@@ -201,6 +236,9 @@ func (s *scanner) scan(paths []string, stdin io.Reader, workers int) iter.Seq[re
 				if j.open == nil {
 					return true // an error already in j.res
 				}
+				if s.progress != nil {
+					s.progress.found()
+				}
 				select {
 				case work <- j:
 					return true
@@ -213,6 +251,9 @@ func (s *scanner) scan(paths []string, stdin io.Reader, workers int) iter.Seq[re
 				if !w.inputs(p) {
 					return
 				}
+			}
+			if s.progress != nil {
+				s.progress.walked()
 			}
 		}()
 		for j := range ordered {
@@ -318,30 +359,43 @@ func (w *walker) walk(root string) bool {
 	return ok
 }
 
-// input reads and judges one input.
-func (s *scanner) input(name string, open func() (io.ReadCloser, error)) result {
+// input reads and judges one input. The bytes of a file that holds no
+// watched call are not decoded: that is most of an archive.
+func (s *scanner) input(name string, open func() (io.ReadCloser, error), ir *cloudtrail.InputReader) result {
 	res := result{input: true}
 	r, err := open()
 	if err != nil {
 		res.errs = append(res.errs, err.Error())
 		return res
 	}
-	defer r.Close()
-	for rec, err := range cloudtrail.Decode(r) {
-		if err != nil {
-			res.errs = append(res.errs, fmt.Sprintf("%s: %v", name, err))
-			continue
-		}
-		res.records++
-		findings, err := s.engine.Judge(rec)
-		if err != nil {
-			res.errs = append(res.errs, fmt.Sprintf("%s: %s: %v", name, rec.Position, err))
-		}
-		for _, f := range findings {
-			if f.Severity >= s.min {
-				res.findings = append(res.findings, f)
+	data, readErr := ir.Read(r)
+	if err := r.Close(); err != nil && readErr == nil {
+		readErr = err
+	}
+	res.bytes, res.compressed = int64(len(data)), ir.Compressed
+	if s.filter != nil && !s.filter.Match(data) {
+		res.skipped = true
+	} else {
+		res.decoded = true
+		for rec, err := range cloudtrail.DecodeBytes(data) {
+			if err != nil {
+				res.errs = append(res.errs, fmt.Sprintf("%s: %v", name, err))
+				continue
+			}
+			res.records++
+			findings, err := s.engine.Judge(rec)
+			if err != nil {
+				res.errs = append(res.errs, fmt.Sprintf("%s: %s: %v", name, rec.Position, err))
+			}
+			for _, f := range findings {
+				if f.Severity >= s.min {
+					res.findings = append(res.findings, f)
+				}
 			}
 		}
+	}
+	if readErr != nil {
+		res.errs = append(res.errs, fmt.Sprintf("%s: %v", name, readErr))
 	}
 	return res
 }
