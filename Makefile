@@ -10,13 +10,14 @@ CDK_ARGS ?=
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 
-.PHONY: help build cli bootstraps test lint fuzz demo synth clean
+.PHONY: help build cli bootstraps test lint fuzz bench demo synth clean
 
 help:
 	@echo "make demo       run the pipeline locally over events/"
 	@echo "make test       go vet and every test"
 	@echo "make build      the CLI (bin/lambdawatch) and the Lambda bootstraps (build/ARCH/FUNCTION/bootstrap)"
 	@echo "make lint       golangci-lint"
+	@echo "make bench      scan time against zcat on a synthetic archive, and the Go benchmarks"
 	@echo "make fuzz       every fuzz target for FUZZTIME (default 10s) each"
 	@echo "make synth      cdk synth (extra context in CDK_ARGS)"
 
@@ -40,6 +41,14 @@ test:
 
 lint:
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0 run ./...
+
+# Writes a synthetic archive (3,000 files, 150 MB) to build/bench, times
+# `lambdawatch scan` against single-threaded zcat on it and checks the
+# prefilter changes no finding; then the Go benchmarks of judging and
+# scanning.
+bench: cli
+	$(GO) run ./cmd/scanbench -dir build/bench -lambdawatch bin/lambdawatch
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./pkg/detect ./cmd/lambdawatch
 
 # Each fuzz target in turn; their seed corpora already run in `make test`.
 FUZZTIME ?= 10s
