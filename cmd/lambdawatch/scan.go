@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -368,16 +369,22 @@ func (s *scanner) input(name string, open func() (io.ReadCloser, error), ir *clo
 		res.errs = append(res.errs, err.Error())
 		return res
 	}
-	data, readErr := ir.Read(r)
-	if err := r.Close(); err != nil && readErr == nil {
-		readErr = err
-	}
-	res.bytes, res.compressed = int64(len(data)), ir.Compressed
-	if s.filter != nil && !s.filter.Match(data) {
+	data, rest, readErr := ir.Open(r, wholeRead)
+	records := cloudtrail.DecodeBytes(data)
+	var stream *counter
+	switch {
+	case rest != nil:
+		// Too large to hold whole (a big export, say): decoded as it
+		// comes, without the prefilter, which needs the whole file.
+		stream = &counter{r: io.MultiReader(bytes.NewReader(data), rest)}
+		records = cloudtrail.DecodeStream(stream)
+	case s.filter != nil && !s.filter.Match(data):
 		res.skipped = true
-	} else {
+		records = nil
+	}
+	if records != nil {
 		res.decoded = true
-		for rec, err := range cloudtrail.DecodeBytes(data) {
+		for rec, err := range records {
 			if err != nil {
 				res.errs = append(res.errs, fmt.Sprintf("%s: %v", name, err))
 				continue
@@ -394,10 +401,34 @@ func (s *scanner) input(name string, open func() (io.ReadCloser, error), ir *clo
 			}
 		}
 	}
+	res.bytes, res.compressed = int64(len(data)), ir.Compressed
+	if stream != nil {
+		res.bytes = stream.n
+	}
+	if err := r.Close(); err != nil && readErr == nil {
+		readErr = err
+	}
 	if readErr != nil {
 		res.errs = append(res.errs, fmt.Sprintf("%s: %v", name, readErr))
 	}
 	return res
+}
+
+// wholeRead is the largest input read whole, decompressed, so that the
+// prefilter can search it: CloudTrail's log files are far smaller. Each
+// worker keeps a buffer this large at most.
+var wholeRead = 32 << 20 // lowered by tests
+
+// counter counts the bytes read through it.
+type counter struct {
+	r io.Reader
+	n int64
+}
+
+func (c *counter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // printer writes findings as a table or as JSON Lines.

@@ -92,3 +92,25 @@ func TestProgress(t *testing.T) {
 		t.Errorf("the summary does not end the output: %q", stderr.String())
 	}
 }
+
+// TestStreamedInputs: inputs too large to read whole are decoded as they
+// come and give the same findings.
+func TestStreamedInputs(t *testing.T) {
+	scanAll := func() (string, string) {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"scan", "--format", "json", "--min-severity", "INFO", "../../events"}, nil, &stdout, &stderr); code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+		return stdout.String(), stderr.String()
+	}
+	whole, _ := scanAll()
+	defer func(n int) { wholeRead = n }(wholeRead)
+	wholeRead = 512
+	streamed, summary := scanAll()
+	if streamed != whole || whole == "" {
+		t.Errorf("streamed:\n%s\nwhole:\n%s", streamed, whole)
+	}
+	if strings.Contains(summary, "not decoded") {
+		t.Errorf("streamed inputs skip no prefilter: %s", summary)
+	}
+}

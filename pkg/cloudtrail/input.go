@@ -19,7 +19,7 @@ type InputReader struct {
 	br  *bufio.Reader
 	zr  *gzip.Reader
 	// Compressed counts the bytes read from the last input as they came,
-	// before gunzipping.
+	// before gunzipping, so far.
 	Compressed int64
 }
 
@@ -27,47 +27,85 @@ type InputReader struct {
 // it returns are valid until the next Read. On an error it returns what it
 // read before the error, with the error.
 func (ir *InputReader) Read(r io.Reader) ([]byte, error) {
+	data, _, err := ir.Open(r, maxInput)
+	return data, err
+}
+
+// Open reads r to its end when it holds at most whole bytes decompressed.
+// A larger input comes back as its first bytes and rest, the remaining
+// decompressed stream, to be decoded as it comes (DecodeStream over both);
+// rest fails once the input passes MaxInput. data is valid until the next
+// Open or Read.
+func (ir *InputReader) Open(r io.Reader, whole int) (data []byte, rest io.Reader, err error) {
 	ir.buf.Reset()
-	cr := &countingReader{r: r}
+	cr := &countingReader{r: r, n: &ir.Compressed}
+	ir.Compressed = 0
 	if ir.br == nil {
 		ir.br = bufio.NewReaderSize(cr, 64<<10)
 	} else {
 		ir.br.Reset(cr)
 	}
-	defer func() { ir.Compressed = cr.n }()
 	var src io.Reader = ir.br
 	what := "read"
 	if head, _ := ir.br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
-		var err error
 		if ir.zr == nil {
 			ir.zr, err = gzip.NewReader(ir.br)
 		} else {
 			err = ir.zr.Reset(ir.br)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
+			return nil, nil, fmt.Errorf("gzip: %w", err)
 		}
 		src, what = ir.zr, "gzip"
 	}
-	_, err := ir.buf.ReadFrom(io.LimitReader(src, int64(maxInput)+1))
-	data := ir.buf.Bytes()
-	if len(data) > maxInput {
-		return nil, fmt.Errorf("input larger than %d bytes decompressed: split it", maxInput)
-	}
+	whole = min(whole, maxInput)
+	_, err = ir.buf.ReadFrom(io.LimitReader(src, int64(whole)+1))
+	data = ir.buf.Bytes()
 	if err != nil {
-		return data, fmt.Errorf("%s: after %d bytes: %w", what, len(data), err)
+		return data, nil, fmt.Errorf("%s: after %d bytes: %w", what, len(data), err)
 	}
-	return data, nil
+	if len(data) <= whole {
+		return data, nil, nil
+	}
+	if whole == maxInput {
+		return nil, nil, fmt.Errorf("input larger than %d bytes decompressed: split it", maxInput)
+	}
+	return data, &limited{r: src, left: int64(maxInput - len(data)), what: what, read: int64(len(data))}, nil
+}
+
+// limited reads the rest of a large input, failing past MaxInput and
+// naming where a read failed.
+type limited struct {
+	r          io.Reader
+	left, read int64
+	what       string
+}
+
+func (l *limited) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		var one [1]byte
+		if _, err := io.ReadFull(l.r, one[:]); err == io.EOF {
+			return 0, io.EOF // the input ends exactly at the bound
+		}
+		return 0, fmt.Errorf("%w: larger than %d bytes decompressed: split it", errTooLarge, maxInput)
+	}
+	n, err := l.r.Read(p[:min(int64(len(p)), l.left)])
+	l.left -= int64(n)
+	l.read += int64(n)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%s: after %d bytes: %w", l.what, l.read, err)
+	}
+	return n, err
 }
 
 type countingReader struct {
 	r io.Reader
-	n int64
+	n *int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	*c.n += int64(n)
 	return n, err
 }
 

@@ -1,0 +1,109 @@
+package cloudtrail
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+)
+
+// DecodeStream is Decode for inputs too large to hold whole, read as they
+// come (already gunzipped): a log file's records one at a time, JSON Lines
+// one line at a time. Memory stays at about the largest record. Unlike
+// Decode, it cannot find its way again after broken JSON: the error names
+// the record, and the rest of the input is not read.
+func DecodeStream(r io.Reader) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		d := decoder{yield: yield}
+		br := bufio.NewReaderSize(r, 64<<10)
+		if head, _ := br.Peek(3); bytes.Equal(head, []byte("\xef\xbb\xbf")) {
+			_, _ = br.Discard(3) // a byte order mark some editors write
+		}
+		dec := json.NewDecoder(br)
+		broken := func(err error) {
+			if err == io.ErrUnexpectedEOF || errors.Is(err, errTooLarge) {
+				d.fail("input ends inside a value: %v", err)
+			} else {
+				d.fail("invalid JSON at byte %d: %v; the rest of the input is not read", dec.InputOffset(), err)
+			}
+		}
+		first := true
+		for !d.stopped {
+			if first {
+				first = false
+				// A log file as CloudTrail writes it: its records are
+				// read one by one, never the whole list at once.
+				if head, _ := br.Peek(64); isLogFileStart(head) {
+					if err := d.streamLogFile(dec); err != nil {
+						broken(err)
+						return
+					}
+					continue
+				}
+			}
+			var raw json.RawMessage
+			err := dec.Decode(&raw)
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				broken(err)
+				return
+			}
+			d.value(raw, -1, 0)
+		}
+	}
+}
+
+// isLogFileStart reports whether head starts {"Records":[.
+func isLogFileStart(head []byte) bool {
+	head = bytes.TrimLeft(head, " \t\r\n")
+	if len(head) == 0 || head[0] != '{' {
+		return false
+	}
+	_, ok := recordsArray(head)
+	return ok
+}
+
+// streamLogFile reads one {"Records":[...], ...} object from dec, yielding
+// its records as it goes.
+func (d *decoder) streamLogFile(dec *json.Decoder) error {
+	for _, want := range []any{json.Delim('{'), "Records", json.Delim('[')} {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if tok != want {
+			return fmt.Errorf("want %v, got %v", want, tok)
+		}
+	}
+	for dec.More() && !d.stopped {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
+		d.value(raw, -1, 1)
+	}
+	if d.stopped {
+		return nil
+	}
+	if _, err := dec.Token(); err != nil { // ]
+		return err
+	}
+	for dec.More() { // other keys, skipped
+		var skip json.RawMessage
+		if _, err := dec.Token(); err != nil {
+			return err
+		}
+		if err := dec.Decode(&skip); err != nil {
+			return err
+		}
+	}
+	_, err := dec.Token() // }
+	return err
+}
+
+var errTooLarge = errors.New("input too large")

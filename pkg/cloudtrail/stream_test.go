@@ -1,0 +1,132 @@
+package cloudtrail
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// outcome is what a decode yields, in order: a record's ID and position,
+// or an error.
+func outcome(seq func(func(Record, error) bool)) []string {
+	var out []string
+	for rec, err := range seq {
+		if err != nil {
+			out = append(out, "error: "+err.Error())
+			continue
+		}
+		out = append(out, rec.EventID+" "+rec.Position+" "+rec.EventName)
+	}
+	return out
+}
+
+// TestDecodeStreamAgrees: on valid inputs, streaming yields what Decode
+// yields, record for record.
+func TestDecodeStreamAgrees(t *testing.T) {
+	inputs := map[string]string{
+		"log file":             `{"Records":[` + rec1 + `,` + rec2 + `]}`,
+		"log file, other keys": `{"Records":[` + rec1 + `],"x":{"y":[1]}}`,
+		"two log files":        `{"Records":[` + rec1 + `]}` + "\n" + `{"Records":[` + rec2 + `]}`,
+		"JSON Lines":           rec1 + "\n" + rec2 + "\n",
+		"EventBridge events":   eventBridge(rec1) + "\n" + eventBridge(rec2),
+		"array":                `[` + rec1 + `,` + rec2 + `]`,
+		"byte order mark":      "\xef\xbb\xbf" + rec1,
+		"empty log file":       `{"Records":[]}`,
+		"not a record":         `{"Records":[{"a":1},` + rec2 + `]}`,
+	}
+	files, err := filepath.Glob("testdata/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs[f] = string(b)
+	}
+	for name, in := range inputs {
+		t.Run(name, func(t *testing.T) {
+			want := outcome(Decode(strings.NewReader(in)))
+			got := outcome(DecodeStream(strings.NewReader(in)))
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("stream:\n%s\nwhole:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			if len(want) == 0 && name != "empty log file" {
+				t.Error("nothing decoded")
+			}
+		})
+	}
+}
+
+func TestDecodeStreamBroken(t *testing.T) {
+	in := `{"Records":[` + rec1 + `,{"eventID":` + `]}` + "\n" + rec2
+	got := outcome(DecodeStream(strings.NewReader(in)))
+	if len(got) != 2 || !strings.HasPrefix(got[0], "e1 record 1") || !strings.HasPrefix(got[1], "error: record 2: invalid JSON") || !strings.Contains(got[1], "the rest of the input is not read") {
+		t.Errorf("got %q", got)
+	}
+	got = outcome(DecodeStream(strings.NewReader(`{"Records":[` + rec1 + `,` + rec2[:40])))
+	if len(got) != 2 || !strings.HasPrefix(got[0], "e1 ") || !strings.HasPrefix(got[1], "error: record 2: input ends inside a value") {
+		t.Errorf("truncated: got %q", got)
+	}
+}
+
+// TestOpenLarge: an input over the whole-read size comes back as a stream
+// that yields every record; one over MaxInput fails after the records
+// before the bound.
+func TestOpenLarge(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"Records":[`)
+	const n = 2000
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strings.Replace(rec1, `"e1"`, fmt.Sprintf(`"e%d"`, i), 1))
+	}
+	b.WriteString(`]}`)
+	in := gz(t, b.String())
+
+	var ir InputReader
+	data, rest, err := ir.Open(strings.NewReader(in), 64<<10)
+	if err != nil || rest == nil || len(data) != 64<<10+1 {
+		t.Fatalf("Open: %d bytes, rest %v, %v", len(data), rest, err)
+	}
+	records := 0
+	for rec, err := range DecodeStream(io.MultiReader(bytes.NewReader(data), rest)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("e%d", records); rec.EventID != want {
+			t.Fatalf("record %d is %s, want %s", records, rec.EventID, want)
+		}
+		records++
+	}
+	if records != n || ir.Compressed != int64(len(in)) {
+		t.Errorf("%d records, %d of %d bytes read", records, ir.Compressed, len(in))
+	}
+
+	defer func(old int) { maxInput = old }(maxInput)
+	maxInput = b.Len() / 2
+	data, rest, err = ir.Open(strings.NewReader(in), 64<<10)
+	if err != nil || rest == nil {
+		t.Fatalf("Open: %v", err)
+	}
+	records = 0
+	var last error
+	for _, err := range DecodeStream(io.MultiReader(bytes.NewReader(data), rest)) {
+		if err != nil {
+			last = err
+			continue
+		}
+		records++
+	}
+	if records == 0 || records >= n || last == nil || !errors.Is(last, errTooLarge) && !strings.Contains(last.Error(), "larger than") {
+		t.Errorf("%d records, error %v", records, last)
+	}
+}
