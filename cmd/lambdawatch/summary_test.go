@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail/cloudtrailtest"
 )
 
 // TestSummary checks the closing lines against what was printed and what
@@ -112,5 +114,35 @@ func TestStreamedInputs(t *testing.T) {
 	}
 	if strings.Contains(summary, "not decoded") {
 		t.Errorf("streamed inputs skip no prefilter: %s", summary)
+	}
+}
+
+// TestPrefilterChangesNothing: over an archive shaped as CloudTrail writes
+// it, the findings with the prefilter are those of a full decode, and the
+// prefilter skips the files with no watched call.
+func TestPrefilterChangesNothing(t *testing.T) {
+	dir := t.TempDir()
+	w, err := cloudtrailtest.Write(dir, cloudtrailtest.Archive{Files: 200, RecordsPerFile: 20, WatchedEvery: 150, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanWith := func(pre string) (string, string) {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"scan", "--format", "json", "--min-severity", "INFO", "--prefilter=" + pre, dir}, nil, &stdout, &stderr); code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+		return stdout.String(), stderr.String()
+	}
+	with, summary := scanWith("true")
+	without, _ := scanWith("false")
+	if with != without {
+		t.Fatalf("with the prefilter:\n%s\nwithout:\n%s", with, without)
+	}
+	if got := strings.Count(with, "\n"); got != w.Watched || got == 0 {
+		t.Errorf("%d findings, want %d", got, w.Watched)
+	}
+	m := regexp.MustCompile(`; (\d+) held no watched call`).FindStringSubmatch(summary)
+	if m == nil || m[1] == "0" || m[1] == "200" {
+		t.Errorf("prefilter skipped %v of 200 files: %s", m, summary)
 	}
 }
