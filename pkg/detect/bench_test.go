@@ -47,6 +47,10 @@ func FuzzJudge(f *testing.F) {
 		"eol-runtime-create-function-python39.json",
 		"confused-deputy-apigateway-sourcearn-no-account.json",
 		"public-function-url-console-flow.jsonl",
+		"trail-disabled-advanced-selectors-exclude-lambda.json",
+		"trail-disabled-event-selectors-no-management.json",
+		"monitor-tampering-setqueueattributes-slack.json",
+		"harmless-updatefunctioncode-monitor-cloudformation.json",
 	} {
 		data, err := os.ReadFile("../../events/" + name)
 		if err != nil {

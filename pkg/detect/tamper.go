@@ -93,11 +93,11 @@ func (e *Engine) judgeMonitorParts(rec cloudtrail.Record) ([]Finding, error) {
 	}
 	f := e.base(rec, ownerOf(rec, t.owner))
 	t.set(&f)
-	return []Finding{finish(f, RuleMonitorTampering, High, t.did+partOf, t.try+partOf)}, err
+	return []Finding{finish(f, RuleMonitorTampering, High, t.did, t.try)}, err
 }
 
-// partOf ends every monitor-tampering summary.
-const partOf = ", part of lambdawatch"
+// partOf follows the resource's name in every monitor-tampering summary.
+const partOf = " (part of lambdawatch)"
 
 func eventRuleTampering(rec cloudtrail.Record) (string, *tampering, error) {
 	action := rec.Action()
@@ -115,7 +115,7 @@ func eventRuleTampering(rec cloudtrail.Record) (string, *tampering, error) {
 	if bus := lastSegment(string(req.EventBusName)); bus != "" && bus != "default" && !strings.Contains(rule, "/") {
 		shown = bus + "/" + rule
 	}
-	what := "EventBridge rule " + shown
+	what := "EventBridge rule " + shown + partOf
 	t := &tampering{owner: rule, set: func(f *Finding) { f.EventRule = shown }}
 	switch action {
 	case "DisableRule":
@@ -155,7 +155,7 @@ func topicTampering(rec cloudtrail.Record) (string, *tampering, error) {
 		}
 	}
 	name := lastField(topic)
-	what := "SNS topic " + orDefault(topic, "(name not recorded)")
+	what := "SNS topic " + orDefault(topic, "(name not recorded)") + partOf
 	t := &tampering{owner: topic, set: func(f *Finding) { f.Topic = topic }}
 	switch action {
 	case "DeleteTopic":
@@ -180,7 +180,7 @@ func queueTampering(rec cloudtrail.Record) (string, *tampering, error) {
 	err := decodeParams(rec.RequestParameters, "requestParameters", &req)
 	queue := strings.TrimRight(strings.TrimSpace(string(req.QueueURL)), "/")
 	name := lastSegment(queue)
-	what := "SQS queue " + orDefault(name, "(name not recorded)")
+	what := "SQS queue " + orDefault(name, "(name not recorded)") + partOf
 	// https://sqs.region.amazonaws.com/account/name
 	t := &tampering{owner: queueAccount(queue), set: func(f *Finding) { f.Queue = queue }}
 	switch action {
@@ -227,7 +227,7 @@ func (e *Engine) lambdaTampering(rec cloudtrail.Record) (*Finding, error) {
 		return nil, err
 	}
 	shown := qualified(fn, string(req.Qualifier))
-	what := "function " + orDefault(shown, "(name not recorded)")
+	what := "function " + orDefault(shown, "(name not recorded)") + partOf
 	var did, try string
 	switch action {
 	case "DeleteFunction":
@@ -237,20 +237,20 @@ func (e *Engine) lambdaTampering(rec cloudtrail.Record) (*Finding, error) {
 		if n != "0" {
 			return nil, err // a reservation above zero still lets it run
 		}
-		did, try = "throttled "+what+" to zero (reserved concurrency 0): it no longer runs", "throttle "+what+" to zero (reserved concurrency 0)"
+		did, try = "throttled "+what+" to zero reserved concurrency: it no longer runs", "throttle "+what+" to zero reserved concurrency"
 	case "UpdateFunctionCode":
 		did, try = "replaced the code of "+what, "replace the code of "+what
 	case "UpdateFunctionConfiguration":
 		did, try = "changed the configuration of "+what, "change the configuration of "+what
 	case "RemovePermission":
-		phrase := fmt.Sprintf("statement %q from the policy of %s, which lets its event sources invoke it", string(req.StatementID), what)
+		phrase := fmt.Sprintf("statement %q from the policy of %s: the services that invoke it may no longer be able to", string(req.StatementID), what)
 		did, try = "removed "+phrase, "remove "+phrase
 	default: // event source mappings
 		m := "event source mapping " + orDefault(string(req.UUID), "(id not recorded)")
 		if fn != "" {
 			m += " of " + what
 		} else if source != "" {
-			m += " reading " + source
+			m += " reading " + source + partOf
 		}
 		verb, v := "changed", "change"
 		if action == "DeleteEventSourceMapping" {
@@ -265,7 +265,7 @@ func (e *Engine) lambdaTampering(rec cloudtrail.Record) (*Finding, error) {
 		f.Queue = source
 	}
 	f.StatementID = string(req.StatementID)
-	out := finish(f, RuleMonitorTampering, High, did+partOf, try+partOf)
+	out := finish(f, RuleMonitorTampering, High, did, try)
 	return &out, err
 }
 
