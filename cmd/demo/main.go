@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
+	"github.com/lambdawatch/lambdawatch/pkg/detect"
 	"github.com/lambdawatch/lambdawatch/pkg/localrun"
 )
 
@@ -235,8 +236,8 @@ func show(out io.Writer, i, n int, s sample, res localrun.Result, msgs []localru
 	case res.MonitorErr != nil:
 		st.monitorErrs++
 		fmt.Fprintf(out, "monitor  FAILED, Lambda would retry: %v\n", res.MonitorErr)
-	case len(res.Alerts) == 0 && r.EventSource != cloudtrail.LambdaSource:
-		fmt.Fprintf(out, "monitor  ok: ignored, not a Lambda call (the EventBridge rule would not deliver it)\n")
+	case len(res.Alerts) == 0 && !watchedService(r.EventSource):
+		fmt.Fprintf(out, "monitor  ok: ignored, not a service lambdawatch watches (the EventBridge rules would not deliver it)\n")
 	case len(res.Alerts) == 0:
 		fmt.Fprintf(out, "monitor  ok: no alert\n")
 	default:
@@ -345,3 +346,14 @@ func spread(ds []time.Duration) string {
 }
 
 func round(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
+
+// watchedService reports whether detect.Watched lists a CloudTrail event
+// source.
+func watchedService(eventSource string) bool {
+	for _, w := range detect.Watched {
+		if strings.EqualFold(w.EventSource, eventSource) {
+			return true
+		}
+	}
+	return false
+}

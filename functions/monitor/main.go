@@ -1,10 +1,12 @@
 // Command monitor is the Lambda function that judges CloudTrail records of
-// Lambda calls, delivered by EventBridge, and publishes each finding at or
-// above MIN_SEVERITY to SNS. The handler is notify.Monitor.
+// Lambda calls, and of calls that could switch CloudTrail or lambdawatch
+// off, delivered by EventBridge, and publishes each finding at or above
+// MIN_SEVERITY to SNS. The handler is notify.Monitor.
 //
 // Environment: SNS_TOPIC_ARN (required), TRUSTED_ACCOUNTS (comma-separated),
-// ORG_ID, MIN_SEVERITY (default MEDIUM), LOG_LEVEL (else Lambda's
-// AWS_LAMBDA_LOG_LEVEL; default info). Region, credentials and endpoints
+// ORG_ID, MIN_SEVERITY (default MEDIUM), MONITOR_PREFIX (how the names of
+// the stack's own resources start; default lambdawatch), LOG_LEVEL (else
+// Lambda's AWS_LAMBDA_LOG_LEVEL; default info). Region, credentials and endpoints
 // come from the SDK's own chain: AWS_ENDPOINT_URL_SNS points it at a local
 // SNS.
 package main
@@ -39,7 +41,7 @@ func main() {
 	m := &notify.Monitor{
 		Topic:       cfg.TopicARN,
 		SNS:         sns.NewFromConfig(awsCfg, notify.RetryThrottles),
-		Judge:       detect.New(detect.Config{TrustedAccounts: cfg.TrustedAccounts, OrgID: cfg.OrgID}),
+		Judge:       detect.New(cfg.Detect()),
 		MinSeverity: cfg.MinSeverity,
 		Log:         log,
 	}

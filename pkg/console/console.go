@@ -1,5 +1,6 @@
 // Package console builds links to the AWS console pages a reader of an
-// alert wants: the function's (or layer's) permissions and the CloudTrail
+// alert wants: the function's (or layer's) permissions, the trail,
+// EventBridge rule, topic or queue a finding names, and the CloudTrail
 // event. The email and the Slack message both show them.
 package console
 
@@ -22,6 +23,14 @@ var (
 	namePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,140}$`)
 	// aliasPattern: an alias name (a version is all digits).
 	aliasPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+	// trailPattern, rulePattern, topicPattern, queuePattern: the names
+	// CloudTrail, EventBridge, SNS and SQS allow (.fifo included).
+	trailPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$`)
+	rulePattern  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	topicPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
+	queuePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}(\.fifo)?$`)
+	// accountPattern: a 12-digit account ID.
+	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
 	// eventIDPattern: CloudTrail event IDs are UUIDs.
 	eventIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 )
@@ -46,7 +55,8 @@ func consoleBase(region string) string {
 
 // Links are a finding's console pages.
 type Links struct {
-	Permissions string
+	Permissions string // the function's permissions, or the layer
+	Resource    string // the trail, EventBridge rule, SNS topic or SQS queue
 	Event       string
 }
 
@@ -90,11 +100,84 @@ func For(f detect.Finding) Links {
 			page += "/versions/" + version
 		}
 		l.Permissions = home + page
+	default:
+		l.Resource = resourcePage(f, base)
 	}
 	if eventIDPattern.MatchString(f.EventID) {
 		l.Event = base + "/cloudtrailv2/home?region=" + url.QueryEscape(f.Region) + "#/events/" + url.PathEscape(f.EventID)
 	}
 	return l
+}
+
+// resourcePage links the trail, rule, topic or queue f names. ARNs and
+// URLs are rebuilt from checked parts, never passed on as given.
+func resourcePage(f detect.Finding, base string) string {
+	region := url.QueryEscape(f.Region)
+	switch {
+	case f.Trail != "":
+		name, account := f.Trail, f.Account
+		if a, ok := splitARN(f.Trail); ok {
+			name, account = strings.TrimPrefix(a.resource, "trail/"), a.account
+		}
+		if !trailPattern.MatchString(name) || !accountPattern.MatchString(account) {
+			return ""
+		}
+		arn := "arn:" + partition(f.Region) + ":cloudtrail:" + f.Region + ":" + account + ":trail/" + name
+		return base + "/cloudtrailv2/home?region=" + region + "#/trails/" + arn
+	case f.EventRule != "":
+		bus, name, ok := strings.Cut(f.EventRule, "/")
+		if !ok {
+			bus, name = "default", f.EventRule
+		}
+		if !rulePattern.MatchString(bus) || !rulePattern.MatchString(name) {
+			return ""
+		}
+		return base + "/events/home?region=" + region + "#/eventbus/" + url.PathEscape(bus) + "/rules/" + url.PathEscape(name)
+	case f.Topic != "":
+		a, ok := splitARN(f.Topic)
+		if !ok || a.service != "sns" || a.region != f.Region || !accountPattern.MatchString(a.account) || !topicPattern.MatchString(a.resource) {
+			return ""
+		}
+		arn := "arn:" + partition(f.Region) + ":sns:" + f.Region + ":" + a.account + ":" + a.resource
+		return base + "/sns/v3/home?region=" + region + "#/topic/" + arn
+	case f.Queue != "":
+		// https://sqs.region.amazonaws.com/account/name, or an ARN.
+		var account, name string
+		if a, ok := splitARN(f.Queue); ok {
+			account, name = a.account, a.resource
+		} else if parts := strings.Split(f.Queue, "/"); len(parts) >= 2 {
+			account, name = parts[len(parts)-2], parts[len(parts)-1]
+		}
+		if !accountPattern.MatchString(account) || !queuePattern.MatchString(name) {
+			return ""
+		}
+		host := "sqs." + f.Region + ".amazonaws.com"
+		if strings.HasPrefix(f.Region, "cn-") {
+			host += ".cn"
+		}
+		return base + "/sqs/v3/home?region=" + region + "#/queues/" + url.QueryEscape("https://"+host+"/"+account+"/"+name)
+	}
+	return ""
+}
+
+type arnParts struct{ service, region, account, resource string }
+
+func splitARN(s string) (arnParts, bool) {
+	p := strings.SplitN(s, ":", 6)
+	if len(p) != 6 || p[0] != "arn" {
+		return arnParts{}, false
+	}
+	return arnParts{service: p[2], region: p[3], account: p[4], resource: p[5]}, true
+}
+
+func partition(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	}
+	return "aws"
 }
 
 // SplitFunction reads a function name in any of the forms Lambda accepts

@@ -47,6 +47,36 @@ func TestFor(t *testing.T) {
 		{"region with a pipe", detect.Finding{Region: "us-east-1|x", Function: "f", EventID: id}, Links{}},
 		{"empty region", detect.Finding{Function: "f", EventID: id}, Links{}},
 		{"no resource", detect.Finding{Region: "us-east-1"}, Links{}},
+		{"trail by name", detect.Finding{Region: "eu-west-1", Account: "111122223333", Trail: "management-events"}, Links{
+			Resource: "https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1#/trails/arn:aws:cloudtrail:eu-west-1:111122223333:trail/management-events",
+		}},
+		{"trail by ARN", detect.Finding{Region: "eu-west-1", Trail: "arn:aws:cloudtrail:eu-west-1:111122223333:trail/org.trail"}, Links{
+			Resource: "https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1#/trails/arn:aws:cloudtrail:eu-west-1:111122223333:trail/org.trail",
+		}},
+		{"trail without account", detect.Finding{Region: "eu-west-1", Trail: "management-events"}, Links{}},
+		{"hostile trail", detect.Finding{Region: "eu-west-1", Account: "111122223333", Trail: "t/../#x"}, Links{}},
+		{"rule", detect.Finding{Region: "eu-west-1", EventRule: "lambdawatch-lambda-calls"}, Links{
+			Resource: "https://eu-west-1.console.aws.amazon.com/events/home?region=eu-west-1#/eventbus/default/rules/lambdawatch-lambda-calls",
+		}},
+		{"rule on another bus", detect.Finding{Region: "eu-west-1", EventRule: "audit/lambdawatch-monitor"}, Links{
+			Resource: "https://eu-west-1.console.aws.amazon.com/events/home?region=eu-west-1#/eventbus/audit/rules/lambdawatch-monitor",
+		}},
+		{"rule with mrkdwn", detect.Finding{Region: "eu-west-1", EventRule: "r|<!channel>"}, Links{}},
+		{"topic", detect.Finding{Region: "eu-west-1", Topic: "arn:aws:sns:eu-west-1:111122223333:lambdawatch-alerts"}, Links{
+			Resource: "https://eu-west-1.console.aws.amazon.com/sns/v3/home?region=eu-west-1#/topic/arn:aws:sns:eu-west-1:111122223333:lambdawatch-alerts",
+		}},
+		{"topic of another region", detect.Finding{Region: "eu-west-1", Topic: "arn:aws:sns:us-east-1:111122223333:t"}, Links{}},
+		{"topic not an ARN", detect.Finding{Region: "eu-west-1", Topic: "lambdawatch-alerts"}, Links{}},
+		{"queue", detect.Finding{Region: "eu-west-1", Queue: "https://sqs.eu-west-1.amazonaws.com/111122223333/lambdawatch-slack"}, Links{
+			Resource: "https://eu-west-1.console.aws.amazon.com/sqs/v3/home?region=eu-west-1#/queues/https%3A%2F%2Fsqs.eu-west-1.amazonaws.com%2F111122223333%2Flambdawatch-slack",
+		}},
+		{"queue ARN", detect.Finding{Region: "eu-west-1", Queue: "arn:aws:sqs:eu-west-1:111122223333:lambdawatch-slack-dlq"}, Links{
+			Resource: "https://eu-west-1.console.aws.amazon.com/sqs/v3/home?region=eu-west-1#/queues/https%3A%2F%2Fsqs.eu-west-1.amazonaws.com%2F111122223333%2Flambdawatch-slack-dlq",
+		}},
+		{"hostile queue URL", detect.Finding{Region: "eu-west-1", Queue: "https://evil.example/111122223333/q?x=<y>"}, Links{}},
+		{"queue URL of another host is rebuilt", detect.Finding{Region: "eu-west-1", Queue: "https://evil.example/111122223333/q"}, Links{
+			Resource: "https://eu-west-1.console.aws.amazon.com/sqs/v3/home?region=eu-west-1#/queues/https%3A%2F%2Fsqs.eu-west-1.amazonaws.com%2F111122223333%2Fq",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -47,12 +47,30 @@ func FuzzJudge(f *testing.F) {
 		"eol-runtime-create-function-python39.json",
 		"confused-deputy-apigateway-sourcearn-no-account.json",
 		"public-function-url-console-flow.jsonl",
+		"trail-disabled-advanced-selectors-exclude-lambda.json",
+		"trail-disabled-event-selectors-no-management.json",
+		"monitor-tampering-setqueueattributes-slack.json",
+		"harmless-updatefunctioncode-monitor-cloudformation.json",
 	} {
 		data, err := os.ReadFile("../../events/" + name)
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(data)
+	}
+	// Tamper detection: trails, selectors, lambdawatch's own parts.
+	for _, seed := range []string{
+		`{"eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","requestParameters":{"name":"t"}}`,
+		`{"eventSource":"cloudtrail.amazonaws.com","eventName":"PutEventSelectors","errorCode":"AccessDenied","requestParameters":{"trailName":"t","eventSelectors":[{"includeManagementEvents":false},"x",null]}}`,
+		`{"eventSource":"cloudtrail.amazonaws.com","eventName":"PutEventSelectors","requestParameters":{"advancedEventSelectors":[{"fieldSelectors":[{"field":"eventCategory","equals":["Management"]},{"field":"eventSource","notEquals":["lambda.amazonaws.com"]},{"field":"readOnly","equals":"x"}]},{"fieldSelectors":7}]}}`,
+		`{"eventSource":"cloudtrail.amazonaws.com","eventName":"UpdateTrail","requestParameters":{"name":"t","isMultiRegionTrail":false,"isOrganizationTrail":"false"}}`,
+		`{"eventSource":"events.amazonaws.com","eventName":"RemoveTargets","requestParameters":{"rule":"arn:aws:events:eu-west-1:111122223333:rule/bus/lambdawatch-x","ids":["a",1]}}`,
+		`{"eventSource":"sns.amazonaws.com","eventName":"Unsubscribe","requestParameters":{"subscriptionArn":"arn:aws:sns:::lambdawatch"}}`,
+		`{"eventSource":"sqs.amazonaws.com","eventName":"SetQueueAttributes","requestParameters":{"queueUrl":"/","attributes":{"Policy":1}}}`,
+		`{"eventSource":"lambda.amazonaws.com","eventName":"DeleteEventSourceMapping20150331","userIdentity":{"invokedBy":"cloudformation.amazonaws.com"},"responseElements":{"eventSourceArn":"lambdawatch"}}`,
+		`{"eventSource":"lambda.amazonaws.com","eventName":"PutFunctionConcurrency20171031","requestParameters":{"functionName":"123456789012:function:lambdawatch-slack:1","reservedConcurrentExecutions":"0"}}`,
+	} {
+		f.Add([]byte(seed))
 	}
 	f.Add([]byte(`{"eventSource":"lambda.amazonaws.com","eventName":"AddPermission","requestParameters":{"principal":"*","layers":[1]},"responseElements":{"statement":"{\"Principal\":{\"AWS\":[\"*\"]},\"Condition\":{\"StringEquals\":{\"aws:SourceAccount\":\"*\"}}}"}}`))
 	e := New(testConfig)

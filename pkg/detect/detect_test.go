@@ -328,6 +328,13 @@ func TestConfigValidate(t *testing.T) {
 		{Config{TrustedAccounts: []string{"11112222333"}}, false},
 		{Config{OrgID: "a1b2c3d4e5"}, false},
 		{Config{OrgID: "o-ABC"}, false},
+		{Config{MonitorPrefix: "lambdawatch"}, true},
+		{Config{MonitorPrefix: "Sec_Watch-2"}, true},
+		{Config{MonitorPrefix: strings.Repeat("a", 40)}, true},
+		{Config{MonitorPrefix: strings.Repeat("a", 41)}, false},
+		{Config{MonitorPrefix: "lambda watch"}, false},
+		{Config{MonitorPrefix: "lw/"}, false},
+		{Config{MonitorPrefix: "lw*"}, false},
 	}
 	for _, tt := range tests {
 		if err := tt.cfg.Validate(); (err == nil) != tt.ok {
@@ -362,7 +369,7 @@ func TestSeverity(t *testing.T) {
 }
 
 func TestRulesDescribed(t *testing.T) {
-	ids := []string{RulePublicInvoke, RulePublicFunctionURL, RuleFunctionURLAuthNone, RuleCrossAccountInvoke, RulePublicLayer, RuleCrossAccountLayer, RuleConfusedDeputy, RuleForeignLayer, RuleEOLRuntime, RulePermissionRemoved}
+	ids := []string{RulePublicInvoke, RulePublicFunctionURL, RuleFunctionURLAuthNone, RuleCrossAccountInvoke, RulePublicLayer, RuleCrossAccountLayer, RuleConfusedDeputy, RuleForeignLayer, RuleEOLRuntime, RulePermissionRemoved, RuleTrailDisabled, RuleMonitorTampering}
 	if len(Rules) != len(ids) {
 		t.Errorf("%d rules described, %d defined", len(Rules), len(ids))
 	}

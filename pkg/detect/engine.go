@@ -20,7 +20,14 @@ type Config struct {
 	OrgID string
 	// Now stands in for records without an eventTime; nil means time.Now.
 	Now func() time.Time
+	// MonitorPrefix starts the names of lambdawatch's own resources (its
+	// rules, functions, topic and queues); empty means
+	// DefaultMonitorPrefix.
+	MonitorPrefix string
 }
+
+// DefaultMonitorPrefix is the stack's default name prefix.
+const DefaultMonitorPrefix = "lambdawatch"
 
 // Validate checks account IDs and the organization ID, so that a typo in
 // configuration is caught at start-up rather than trusting nobody.
@@ -34,7 +41,26 @@ func (c Config) Validate() error {
 	if c.OrgID != "" && !validOrgID(c.OrgID) {
 		errs = append(errs, fmt.Errorf("organization ID %q does not look like o-xxxxxxxxxx", c.OrgID))
 	}
+	if c.MonitorPrefix != "" && !ValidMonitorPrefix(c.MonitorPrefix) {
+		errs = append(errs, fmt.Errorf("monitor prefix %q: want 1 to 40 letters, digits, hyphens or underscores", c.MonitorPrefix))
+	}
 	return errors.Join(errs...)
+}
+
+// ValidMonitorPrefix reports whether s can start the names of the
+// stack's resources: every kind of them (rules, functions, topics,
+// queues) accepts these characters, and 40 leaves room for the rest of
+// each name.
+func ValidMonitorPrefix(s string) bool {
+	if len(s) == 0 || len(s) > 40 {
+		return false
+	}
+	for _, c := range s {
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' && c != '_' {
+			return false
+		}
+	}
+	return true
 }
 
 func validOrgID(s string) bool {
@@ -57,6 +83,7 @@ const EOLWindow = 90 * 24 * time.Hour
 type Engine struct {
 	cfg     Config
 	trusted map[string]bool
+	prefix  string // MonitorPrefix, lower case
 }
 
 // New returns an engine for cfg.
@@ -68,6 +95,7 @@ func New(cfg Config) *Engine {
 	if e.cfg.Now == nil {
 		e.cfg.Now = time.Now
 	}
+	e.prefix = strings.ToLower(orDefault(strings.TrimSpace(cfg.MonitorPrefix), DefaultMonitorPrefix))
 	return e
 }
 
@@ -85,18 +113,45 @@ var Actions = []string{
 }
 
 // Judge returns the findings one record raises, at every severity; callers
-// filter. Records of other services, and Lambda calls no rule reads, raise
-// none. An error names what in the record could not be read; findings
-// judged from the rest of the record come with it.
+// filter. Records of services no rule reads, and calls no rule reads,
+// raise none. An error names what in the record could not be read;
+// findings judged from the rest of the record come with it.
 func (e *Engine) Judge(rec cloudtrail.Record) ([]Finding, error) {
-	if !strings.EqualFold(rec.EventSource, cloudtrail.LambdaSource) {
-		return nil, nil
-	}
 	var (
 		fs  []Finding
 		err error
 	)
-	switch rec.Action() {
+	switch strings.ToLower(rec.EventSource) {
+	case cloudtrail.LambdaSource:
+		fs, err = e.judgeLambda(rec)
+	case sourceCloudTrail:
+		fs, err = e.judgeTrail(rec)
+	case sourceEvents, sourceSNS, sourceSQS:
+		fs, err = e.judgeMonitorParts(rec)
+	default:
+		return nil, nil
+	}
+	if err != nil {
+		err = fmt.Errorf("%s %s: %w", rec.EventName, rec.EventID, err)
+	}
+	return fs, err
+}
+
+// Event sources of the services besides Lambda that the rules read.
+const (
+	sourceCloudTrail = "cloudtrail.amazonaws.com"
+	sourceEvents     = "events.amazonaws.com"
+	sourceSNS        = "sns.amazonaws.com"
+	sourceSQS        = "sqs.amazonaws.com"
+)
+
+func (e *Engine) judgeLambda(rec cloudtrail.Record) ([]Finding, error) {
+	var (
+		fs  []Finding
+		err error
+	)
+	action := rec.Action()
+	switch action {
 	case "AddPermission":
 		fs, err = e.addPermission(rec, false)
 	case "AddLayerVersionPermission":
@@ -107,11 +162,15 @@ func (e *Engine) Judge(rec cloudtrail.Record) ([]Finding, error) {
 		fs, err = e.urlConfig(rec)
 	case "CreateFunction", "UpdateFunctionConfiguration":
 		fs, err = e.functionConfig(rec)
-	default:
-		return nil, nil
 	}
-	if err != nil {
-		err = fmt.Errorf("%s %s: %w", rec.EventName, rec.EventID, err)
+	// Tampering with lambdawatch's own functions comes in addition.
+	t, terr := e.lambdaTampering(rec)
+	if t != nil {
+		fs = append(fs, *t)
+	}
+	if err == nil {
+		// The rules above read the same fields and have reported them.
+		err = terr
 	}
 	return fs, err
 }

@@ -93,6 +93,10 @@ type Finding struct {
 	StatementID     string    `json:"statementID,omitempty"`
 	Runtime         string    `json:"runtime,omitempty"`
 	FunctionURL     string    `json:"functionURL,omitempty"`
+	Trail           string    `json:"trail,omitempty"`     // name or ARN, as the call gave it
+	EventRule       string    `json:"eventRule,omitempty"` // name, or bus/name off the default bus
+	Topic           string    `json:"topic,omitempty"`     // SNS topic ARN
+	Queue           string    `json:"queue,omitempty"`     // SQS queue URL, or ARN from a mapping
 	Actor           string    `json:"actor"`
 	SourceIPAddress string    `json:"sourceIPAddress"`
 	UserAgent       string    `json:"userAgent"`
@@ -101,12 +105,30 @@ type Finding struct {
 	Summary         string    `json:"summary"`
 }
 
-// Resource names what the finding is about: the function, else the layer.
+// Resource names what the finding is about: the function, else the
+// layer, trail, EventBridge rule, topic or queue.
 func (f Finding) Resource() string {
-	if f.Function != "" {
-		return f.Function
+	_, r := f.ResourceKind()
+	return r
+}
+
+// ResourceKind is Resource with a label for people: "Function", "Layer",
+// "Trail", "EventBridge rule", "SNS topic" or "SQS queue"; both empty when
+// the finding names nothing.
+func (f Finding) ResourceKind() (label, resource string) {
+	for _, r := range []struct{ label, value string }{
+		{"Function", f.Function},
+		{"Layer", f.Layer},
+		{"Trail", f.Trail},
+		{"EventBridge rule", f.EventRule},
+		{"SNS topic", f.Topic},
+		{"SQS queue", f.Queue},
+	} {
+		if r.value != "" {
+			return r.label, r.value
+		}
 	}
-	return f.Layer
+	return "", ""
 }
 
 // String is the finding's JSON form, for logs.

@@ -12,6 +12,8 @@ const (
 	RuleForeignLayer        = "foreign-layer"
 	RuleEOLRuntime          = "eol-runtime"
 	RulePermissionRemoved   = "permission-removed"
+	RuleTrailDisabled       = "trail-disabled"
+	RuleMonitorTampering    = "monitor-tampering"
 )
 
 // Rule describes a rule for people: what it means and what to do.
@@ -55,6 +57,18 @@ var Rules = []Rule{
 		Title:  "Layer version shared with everyone",
 		Why:    "Any AWS account may read and attach this layer version, including whatever code and secrets are packed in it.",
 		Remedy: "Remove the layer version permission, or share it with the organization only (--organization-id).",
+	},
+	{
+		ID: RuleTrailDisabled, Severity: High,
+		Title:  "CloudTrail logging stopped or narrowed",
+		Why:    "A trail was stopped or deleted, or no longer records write management events (of other regions, of the organization's other accounts, or of the services lambdawatch watches). Calls made from now on may leave no record: lambdawatch and every other tool that reads CloudTrail stop seeing them. Attackers do this before the changes they want to hide.",
+		Remedy: "Confirm the change with whoever made it. If it was not expected, restore the trail (aws cloudtrail start-logging, or put back event selectors that include all management events, multi-region), treat the caller's credentials as compromised, and review what they did before and after in the organization's other trails or CloudTrail Lake.",
+	},
+	{
+		ID: RuleMonitorTampering, Severity: High,
+		Title:  "lambdawatch itself changed outside its deployment",
+		Why:    "One of lambdawatch's own resources (its EventBridge rules, functions, alert topic or queues) was disabled, deleted, throttled, purged or reconfigured by someone other than its CloudFormation deployment. Alerts can stop with no other sign: this may be the last one.",
+		Remedy: "Confirm the change with whoever made it. If it was not expected, redeploy the lambdawatch stack to restore its resources, treat the caller's credentials as compromised, and hunt through the archived CloudTrail logs since the change with lambdawatch scan.",
 	},
 	{
 		ID: RuleCrossAccountLayer, Severity: Medium,

@@ -29,11 +29,14 @@ var Watched = []Service{
 	},
 	{
 		EventSource: "cloudtrail.amazonaws.com", Source: "aws.cloudtrail",
-		Actions: []string{"StopLogging", "DeleteTrail", "PutEventSelectors", "PutInsightSelectors", "UpdateTrail"},
+		// PutInsightSelectors is left out: Insights analyse the events
+		// still recorded, and no change to them drops any.
+		Actions: []string{"StopLogging", "DeleteTrail", "PutEventSelectors", "UpdateTrail"},
 	},
 	{
 		EventSource: "events.amazonaws.com", Source: "aws.events",
-		Actions: []string{"DisableRule", "DeleteRule", "RemoveTargets", "PutRule"},
+		// PutTargets can replace a target in place (same id, new ARN).
+		Actions: []string{"DisableRule", "DeleteRule", "RemoveTargets", "PutRule", "PutTargets"},
 	},
 	{
 		EventSource: "sns.amazonaws.com", Source: "aws.sns",

@@ -17,6 +17,12 @@ type Config struct {
 	TrustedAccounts []string        // TRUSTED_ACCOUNTS, comma-separated
 	OrgID           string          // ORG_ID
 	MinSeverity     detect.Severity // MIN_SEVERITY, default MEDIUM
+	MonitorPrefix   string          // MONITOR_PREFIX, default detect.DefaultMonitorPrefix
+}
+
+// Detect is the engine's configuration.
+func (c Config) Detect() detect.Config {
+	return detect.Config{TrustedAccounts: c.TrustedAccounts, OrgID: c.OrgID, MonitorPrefix: c.MonitorPrefix}
 }
 
 // ConfigFromEnv reads the monitor's configuration with getenv (os.Getenv
@@ -24,9 +30,10 @@ type Config struct {
 // own chain reads them (AWS_ENDPOINT_URL_SNS, AWS_REGION, ...).
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
-		TopicARN:    strings.TrimSpace(getenv("SNS_TOPIC_ARN")),
-		OrgID:       strings.TrimSpace(getenv("ORG_ID")),
-		MinSeverity: detect.Medium,
+		TopicARN:      strings.TrimSpace(getenv("SNS_TOPIC_ARN")),
+		OrgID:         strings.TrimSpace(getenv("ORG_ID")),
+		MinSeverity:   detect.Medium,
+		MonitorPrefix: strings.TrimSpace(getenv("MONITOR_PREFIX")),
 	}
 	var errs []error
 	if c.TopicARN == "" {
@@ -43,6 +50,12 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("MIN_SEVERITY: %w", err))
 		}
 		c.MinSeverity = sev
+	}
+	if c.MonitorPrefix == "" {
+		c.MonitorPrefix = detect.DefaultMonitorPrefix
+	}
+	if err := (detect.Config{MonitorPrefix: c.MonitorPrefix}).Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("MONITOR_PREFIX: %w", err))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("monitor configuration: %w", err)

@@ -98,7 +98,7 @@ func truncateFinding(f detect.Finding, limit int) detect.Finding {
 	for _, p := range []*string{
 		&f.Summary, &f.UserAgent, &f.ErrorMessage, &f.Actor, &f.Principal, &f.Function,
 		&f.Layer, &f.Action, &f.StatementID, &f.FunctionURL, &f.Runtime, &f.SourceIPAddress,
-		&f.ErrorCode, &f.EventName,
+		&f.ErrorCode, &f.EventName, &f.Trail, &f.EventRule, &f.Topic, &f.Queue,
 	} {
 		*p = truncate(*p, limit)
 	}
@@ -217,8 +217,9 @@ func subjectText(s string) string {
 	return strings.TrimSpace(b.String())
 }
 
-// shortResource is the function or layer without its ARN prefix: the
-// subject has little room, and account and region are shown anyway.
+// shortResource is the function, layer or other resource without its ARN
+// or URL prefix: the subject has little room, and account and region are
+// shown anyway.
 func shortResource(f detect.Finding) string {
 	if f.Function != "" {
 		name, qual := console.SplitFunction(f.Function)
@@ -234,7 +235,11 @@ func shortResource(f detect.Finding) string {
 		}
 		return name
 	}
-	return ""
+	_, r := f.ResourceKind()
+	if i := strings.LastIndexAny(r, ":/"); i >= 0 {
+		r = r[i+1:]
+	}
+	return r
 }
 
 // Email is the plain-text report a person reads in a mail client: what
@@ -284,6 +289,10 @@ func Email(f detect.Finding) string {
 	}
 	kv("Function", f.Function)
 	kv("Layer", f.Layer)
+	kv("Trail", f.Trail)
+	kv("Rule", f.EventRule)
+	kv("Topic", f.Topic)
+	kv("Queue", f.Queue)
 	kv("Account", f.Account)
 	kv("Region", f.Region)
 	kv("Principal", f.Principal)
@@ -325,6 +334,9 @@ func Email(f detect.Finding) string {
 	default:
 		if l.Permissions != "" {
 			kv("Permissions", l.Permissions)
+		}
+		if l.Resource != "" {
+			kv("Console", l.Resource)
 		}
 		if l.Event != "" {
 			kv("CloudTrail", l.Event)

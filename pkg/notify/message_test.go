@@ -54,6 +54,14 @@ var findings = map[string]detect.Finding{
 		Action: "lambda:GetLayerVersion", Actor: "arn:aws:iam::111122223333:user/ci", SourceIPAddress: "cloudformation.amazonaws.com",
 		UserAgent: "cloudformation.amazonaws.com", Summary: "Layer shared-secrets version 7 is shared with every AWS account.",
 	},
+	"monitor-tampering": {
+		EventID: "5b1e0c7d-2a4f-4e8b-9c3d-7f6a5e4d3c2b", EventTime: when,
+		EventName: "SetQueueAttributes", Rule: detect.RuleMonitorTampering, Severity: detect.High,
+		Outcome: detect.Succeeded, Account: "111122223333", Region: "eu-west-1",
+		Queue: "https://sqs.eu-west-1.amazonaws.com/111122223333/lambdawatch-slack",
+		Actor: "arn:aws:iam::111122223333:user/ci-deployer", SourceIPAddress: "203.0.113.41", UserAgent: "aws-cli/2.22.35",
+		Summary: "user/ci-deployer changed attributes Policy of SQS queue lambdawatch-slack (part of lambdawatch)",
+	},
 	// Everything an attacker can put in a record, aimed at the reader of the
 	// email: forged lines and headers, a link to another host, Slack
 	// mentions, invisible characters, a region that is not one.
@@ -187,6 +195,9 @@ func TestSubject(t *testing.T) {
 		{"plain", findings["public-invoke"], "[CRITICAL] public-invoke: orders-api in 111122223333/eu-west-1"},
 		{"arn and failed", findings["cross-account-failed"], "[LOW] cross-account-invoke: billing:prod in 111122223333/us-east-1 (failed call)"},
 		{"layer", findings["public-layer"], "[HIGH] public-layer: shared-secrets:7 in 111122223333/ap-southeast-1"},
+		{"queue", findings["monitor-tampering"], "[HIGH] monitor-tampering: lambdawatch-slack in 111122223333/eu-west-1"},
+		{"trail ARN", detect.Finding{Rule: detect.RuleTrailDisabled, Severity: detect.High, Trail: "arn:aws:cloudtrail:eu-west-1:111122223333:trail/org", Account: "111122223333", Region: "eu-west-1"},
+			"[HIGH] trail-disabled: org in 111122223333/eu-west-1"},
 		{"long name", detect.Finding{Rule: detect.RuleConfusedDeputy, Severity: detect.Medium, Function: long + ":" + long,
 			Account: "111122223333", Region: "ap-southeast-1", Outcome: detect.Failed}, ""},
 		{"injection", findings["injection"], ""},

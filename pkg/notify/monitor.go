@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -25,9 +26,21 @@ type Judge interface {
 	Judge(rec cloudtrail.Record) ([]detect.Finding, error)
 }
 
-// SourceLambda is the EventBridge source of the events the monitor reads;
-// their detail type is cloudtrail.DetailType.
+// SourceLambda is the EventBridge source of Lambda's events; the monitor
+// reads every source in detect.Watched, with detail type
+// cloudtrail.DetailType.
 const SourceLambda = "aws.lambda"
+
+// watchedSource reports whether an EventBridge source (byEventSource
+// false) or a CloudTrail eventSource (true) is one detect.Watched lists.
+func watchedSource(s string, byEventSource bool) bool {
+	for _, w := range detect.Watched {
+		if byEventSource && strings.EqualFold(s, w.EventSource) || !byEventSource && s == w.Source {
+			return true
+		}
+	}
+	return false
+}
 
 // DefaultRemembered is how many published findings a warm monitor
 // remembers to drop redeliveries: many minutes' worth even in a busy
@@ -56,7 +69,8 @@ func (m *Monitor) log() *slog.Logger {
 }
 
 // Handle handles one EventBridge event. Events that are not CloudTrail
-// records of Lambda calls, and records that raise nothing, succeed quietly.
+// records of the services detect.Watched lists, and records that raise
+// nothing, succeed quietly.
 // A record that cannot be decoded is logged as an error and succeeds too:
 // retrying cannot repair it, and a failure would only delay the events
 // behind it. A finding that cannot be published after the SDK's retries
@@ -66,7 +80,7 @@ func (m *Monitor) Handle(ctx context.Context, ev events.CloudWatchEvent) error {
 	m.once.Do(func() { m.seen = newRecent(DefaultRemembered) })
 	log := m.log().With("event", ev.ID)
 
-	if ev.DetailType != cloudtrail.DetailType || ev.Source != SourceLambda {
+	if ev.DetailType != cloudtrail.DetailType || !watchedSource(ev.Source, false) {
 		log.Debug("ignored event", "source", ev.Source, "detailType", ev.DetailType)
 		return nil
 	}
@@ -76,7 +90,7 @@ func (m *Monitor) Handle(ctx context.Context, ev events.CloudWatchEvent) error {
 		return nil
 	}
 	log = log.With("eventID", rec.EventID, "eventName", rec.EventName)
-	if rec.EventSource != cloudtrail.LambdaSource {
+	if !watchedSource(rec.EventSource, true) {
 		log.Debug("ignored record of another service", "eventSource", rec.EventSource)
 		return nil
 	}

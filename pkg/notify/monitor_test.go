@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -285,9 +286,13 @@ func TestConfigFromEnv(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", map[string]string{"SNS_TOPIC_ARN": topic},
-			Config{TopicARN: topic, MinSeverity: detect.Medium}, ""},
-		{"all", map[string]string{"SNS_TOPIC_ARN": topic, "TRUSTED_ACCOUNTS": " 444455556666, ,555566667777 ", "ORG_ID": "o-a1b2c3d4e5", "MIN_SEVERITY": "high"},
-			Config{TopicARN: topic, TrustedAccounts: []string{"444455556666", "555566667777"}, OrgID: "o-a1b2c3d4e5", MinSeverity: detect.High}, ""},
+			Config{TopicARN: topic, MinSeverity: detect.Medium, MonitorPrefix: "lambdawatch"}, ""},
+		{"all", map[string]string{"SNS_TOPIC_ARN": topic, "TRUSTED_ACCOUNTS": " 444455556666, ,555566667777 ", "ORG_ID": "o-a1b2c3d4e5", "MIN_SEVERITY": "high", "MONITOR_PREFIX": " sec-watch_2 "},
+			Config{TopicARN: topic, TrustedAccounts: []string{"444455556666", "555566667777"}, OrgID: "o-a1b2c3d4e5", MinSeverity: detect.High, MonitorPrefix: "sec-watch_2"}, ""},
+		{"blank prefix is the default", map[string]string{"SNS_TOPIC_ARN": topic, "MONITOR_PREFIX": "  "},
+			Config{TopicARN: topic, MinSeverity: detect.Medium, MonitorPrefix: "lambdawatch"}, ""},
+		{"bad prefix", map[string]string{"SNS_TOPIC_ARN": topic, "MONITOR_PREFIX": "lambda/watch"}, Config{}, "MONITOR_PREFIX"},
+		{"prefix too long", map[string]string{"SNS_TOPIC_ARN": topic, "MONITOR_PREFIX": strings.Repeat("w", 41)}, Config{}, "MONITOR_PREFIX"},
 		{"no topic", map[string]string{}, Config{}, "SNS_TOPIC_ARN is not set"},
 		{"bad severity", map[string]string{"SNS_TOPIC_ARN": topic, "MIN_SEVERITY": "urgent"}, Config{}, "MIN_SEVERITY"},
 	}
@@ -307,5 +312,66 @@ func TestConfigFromEnv(t *testing.T) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestMonitorWatchedServices: the monitor hands the engine the records of
+// every service detect.Watched lists, and publishes their findings.
+func TestMonitorWatchedServices(t *testing.T) {
+	tests := []struct {
+		file     string
+		want     []string
+		fromCase bool // eventSource spelled in another case
+	}{
+		{"trail-disabled-stoplogging.json", []string{detect.RuleTrailDisabled}, false},
+		{"trail-disabled-advanced-selectors-exclude-lambda.json", []string{detect.RuleTrailDisabled}, true},
+		{"monitor-tampering-disablerule-lambda-calls.json", []string{detect.RuleMonitorTampering}, false},
+		{"monitor-tampering-deletefunction-monitor.json", []string{detect.RuleMonitorTampering}, false},
+		{"monitor-tampering-deletetopic-alerts.json", []string{detect.RuleMonitorTampering}, true},
+		{"monitor-tampering-setqueueattributes-slack.json", []string{detect.RuleMonitorTampering}, false},
+		{"harmless-disablerule-other-team.json", nil, false},
+		{"harmless-updatefunctioncode-monitor-cloudformation.json", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			b, err := os.ReadFile("../../events/" + tt.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ev events.CloudWatchEvent
+			if err := json.Unmarshal(b, &ev); err != nil {
+				t.Fatal(err)
+			}
+			if tt.fromCase {
+				var d map[string]any
+				if err := json.Unmarshal(ev.Detail, &d); err != nil {
+					t.Fatal(err)
+				}
+				d["eventSource"] = strings.ToUpper(d["eventSource"].(string))
+				ev.Detail, _ = json.Marshal(d)
+			}
+			p := &fakeSNS{}
+			var logs bytes.Buffer
+			m := newMonitor(p, detect.New(detect.Config{}), &logs)
+			if err := m.Handle(context.Background(), ev); err != nil {
+				t.Fatal(err)
+			}
+			if got := p.rules(t); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("published %v, want %v; logs:\n%s", got, tt.want, logs.String())
+			}
+		})
+	}
+}
+
+func TestConfigDetect(t *testing.T) {
+	c, err := ConfigFromEnv(func(k string) string {
+		return map[string]string{"SNS_TOPIC_ARN": topic, "MONITOR_PREFIX": "secwatch", "ORG_ID": "o-a1b2c3d4e5"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.Detect()
+	if d.MonitorPrefix != "secwatch" || d.OrgID != "o-a1b2c3d4e5" || d.Validate() != nil {
+		t.Errorf("Detect() = %+v", d)
 	}
 }

@@ -143,6 +143,10 @@ func Build(f detect.Finding) slack.WebhookMessage {
 		}
 		links = append(links, link(l.Permissions, label))
 	}
+	if l.Resource != "" {
+		kind, _ := f.ResourceKind()
+		links = append(links, link(l.Resource, kind+" in the console"))
+	}
 	if l.Event != "" {
 		links = append(links, link(l.Event, "Event in CloudTrail"))
 	}
@@ -172,9 +176,9 @@ func link(u, label string) string {
 // findingFields lists the field texts: the fixed ones first, then the
 // optional ones a finding may carry.
 func findingFields(f detect.Finding) []string {
-	resLabel, res := "Function", f.Function
-	if f.Function == "" && f.Layer != "" {
-		resLabel, res = "Layer", f.Layer
+	resLabel, res := f.ResourceKind()
+	if resLabel == "" {
+		resLabel = "Function"
 	}
 	account := orDash(f.Account) + " / " + orDash(f.Region)
 	call := orDash(f.EventName)

@@ -163,7 +163,7 @@ func texts(msg slack.WebhookMessage) []*slack.TextBlockObject {
 }
 
 // ourLinkRE is the only <...> sequence a message may hold: a console link.
-var ourLinkRE = regexp.MustCompile(`^<https://([a-z0-9-]+\.console\.aws\.amazon\.com|console\.amazonaws-us-gov\.com|[a-z0-9-]+\.console\.amazonaws\.cn)/[A-Za-z0-9/?=&;#._%-]+\|[A-Za-z ]+>$`)
+var ourLinkRE = regexp.MustCompile(`^<https://([a-z0-9-]+\.console\.aws\.amazon\.com|console\.amazonaws-us-gov\.com|[a-z0-9-]+\.console\.amazonaws\.cn)/[A-Za-z0-9/?=&;#._%:-]+\|[A-Za-z ]+>$`)
 
 var controlRE = regexp.MustCompile(`<[^>]*>?`)
 
@@ -258,6 +258,13 @@ func TestBuildLinks(t *testing.T) {
 			"<https://us-east-1.console.aws.amazon.com/cloudtrailv2/home?region=us-east-1#/events/" + id + "|Event in CloudTrail>",
 		}},
 		{"attacker region", detect.Finding{Region: "us-east-1.evil.example|x", Function: "f", EventID: id}, nil},
+		{"EventBridge rule", detect.Finding{Region: "eu-west-1", EventRule: "lambdawatch-lambda-calls", EventID: id}, []string{
+			"<https://eu-west-1.console.aws.amazon.com/events/home?region=eu-west-1#/eventbus/default/rules/lambdawatch-lambda-calls|EventBridge rule in the console>",
+			"<https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1#/events/" + id + "|Event in CloudTrail>",
+		}},
+		{"SNS topic", detect.Finding{Region: "eu-west-1", Topic: "arn:aws:sns:eu-west-1:111122223333:lambdawatch-alerts"}, []string{
+			"<https://eu-west-1.console.aws.amazon.com/sns/v3/home?region=eu-west-1#/topic/arn:aws:sns:eu-west-1:111122223333:lambdawatch-alerts|SNS topic in the console>",
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := tc.f
