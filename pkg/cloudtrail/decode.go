@@ -76,7 +76,7 @@ func readAll(r io.Reader) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		defer zr.Close()
+		defer func() { _ = zr.Close() }() // nothing to flush when reading
 		src, what = zr, "gzip"
 	}
 	data, err := io.ReadAll(io.LimitReader(src, int64(maxInput)+1))
