@@ -28,15 +28,18 @@ var maxInput = MaxInput
 const maxNesting = 4
 
 // Decode yields the records in r, whatever the envelope: an EventBridge
-// event, a bare record, a log file {"Records":[...]}, a JSON array of any
-// of these, JSON Lines or concatenated documents; gzip-compressed or not.
+// event, a bare record, a log file {"Records":[...]}, a row of Athena's
+// UNLOAD over the CloudTrail table, a JSON array of any of these, JSON
+// Lines or concatenated documents; gzip-compressed or not.
 //
 // A record that cannot be read yields an error naming its position
 // ("record 12: ...", "record 3 (line 40): invalid JSON ...") and decoding
 // goes on: after broken JSON, at the next line that starts with { or [.
 // An input that cannot be read to its end (a truncated gzip stream) yields
 // the records read before the break, then the error. EventBridge events of
-// other detail types are skipped.
+// other detail types are skipped. An Athena row whose requestparameters or
+// responseelements text is not JSON yields an error naming the record and
+// the column, then the record without that column.
 func Decode(r io.Reader) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
 		data, readErr := readAll(r)
@@ -318,11 +321,21 @@ type envelope struct {
 	Region     string          `json:"region"`
 	// Digest files, which CloudTrail writes beside the logs, hold these.
 	DigestStartTime string `json:"digestStartTime"`
+	// Rows of Athena's UNLOAD hold these keys, in lower case; a record
+	// spells them eventSource and eventName. Raw, so that null counts.
+	AthenaEventSource json.RawMessage `json:"eventsource"`
+	AthenaEventName   json.RawMessage `json:"eventname"`
 }
 
 func (d *decoder) object(data []byte, depth int) {
 	var env envelope
 	if err := json.Unmarshal(data, &env); err != nil {
+		// encoding/json matches keys without regard to case, so an
+		// Athena row's bad column may fail as a record's field.
+		if isAthenaRow(data) {
+			d.athena(data)
+			return
+		}
 		d.fail("%w", describe(err))
 		return
 	}
@@ -360,6 +373,8 @@ func (d *decoder) object(data []byte, depth int) {
 		d.emitChecked(rec)
 	case env.DigestStartTime != "":
 		d.records++ // a digest file: it lists log files, it holds no calls
+	case env.AthenaEventSource != nil || env.AthenaEventName != nil:
+		d.athena(data)
 	default:
 		d.emitChecked(env.Record)
 	}
@@ -374,6 +389,31 @@ func (d *decoder) emitChecked(r Record) {
 	}
 	d.records++
 	r.Position = fmt.Sprintf("record %d", d.records)
+	d.emit(r, nil)
+}
+
+// athena handles an Athena row.
+func (d *decoder) athena(data []byte) {
+	rec, bad, err := athenaRecord(data)
+	if err != nil {
+		d.fail("Athena row: %w", err)
+		return
+	}
+	d.emitRow(rec, bad)
+}
+
+// emitRow emits a record whose row had bad parts: an error for each, then
+// the record, all at the record's position.
+func (d *decoder) emitRow(r Record, bad []error) {
+	if len(bad) == 0 || (r.EventName == "" && r.EventSource == "") {
+		d.emitChecked(r)
+		return
+	}
+	d.records++
+	r.Position = fmt.Sprintf("record %d", d.records)
+	for _, err := range bad {
+		d.emit(Record{}, fmt.Errorf("%s: Athena row: %w", r.Position, err))
+	}
 	d.emit(r, nil)
 }
 

@@ -320,7 +320,7 @@ func BenchmarkDecodeLogFile(b *testing.B) {
 }
 
 func FuzzDecode(f *testing.F) {
-	for _, s := range []string{rec1, eventBridge(rec1), `{"Records":[` + rec1 + `]}`, rec1 + "\n" + rec2, `[[{}]]`, `{"Records":"x"}`, "\x1f\x8b", `{"detail-type":"AWS API Call via CloudTrail","detail":[]}`} {
+	for _, s := range []string{rec1, eventBridge(rec1), `{"Records":[` + rec1 + `]}`, rec1 + "\n" + rec2, `[[{}]]`, `{"Records":"x"}`, "\x1f\x8b", `{"detail-type":"AWS API Call via CloudTrail","detail":[]}`, athenaRow1, `{"eventname":"X","requestparameters":"{"}`} {
 		f.Add([]byte(s))
 	}
 	for _, file := range []string{"testdata/stratus-red-team-addpermission-public.json", "testdata/aws-docs-s3-log-file-with-failed-call.json.gz"} {
