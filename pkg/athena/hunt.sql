@@ -57,7 +57,6 @@ UNLOAD (
              eventname LIKE 'StopLogging%'
           OR eventname LIKE 'DeleteTrail%'
           OR eventname LIKE 'PutEventSelectors%'
-          OR eventname LIKE 'PutInsightSelectors%'
           OR eventname LIKE 'UpdateTrail%'
       ))
       OR (eventsource = 'events.amazonaws.com' AND (
@@ -65,6 +64,7 @@ UNLOAD (
           OR eventname LIKE 'DeleteRule%'
           OR eventname LIKE 'RemoveTargets%'
           OR eventname LIKE 'PutRule%'
+          OR eventname LIKE 'PutTargets%'
       ))
       OR (eventsource = 'sns.amazonaws.com' AND (
              eventname LIKE 'DeleteTopic%'
