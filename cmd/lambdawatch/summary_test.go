@@ -146,3 +146,40 @@ func TestPrefilterChangesNothing(t *testing.T) {
 		t.Errorf("prefilter skipped %v of 200 files: %s", m, summary)
 	}
 }
+
+// TestMonitorPrefix: the prefix names lambdawatch's own parts; the
+// default is lambdawatch, the flag and MONITOR_PREFIX change it.
+func TestMonitorPrefix(t *testing.T) {
+	const sample = "../../events/monitor-tampering-deletefunction-monitor.json"
+	if _, err := os.Stat(sample); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		env  string
+		args []string
+		want bool
+	}{
+		{"default", "", nil, true},
+		{"flag naming another stack", "", []string{"--monitor-prefix", "watchtower"}, false},
+		{"environment naming another stack", "watchtower", nil, false},
+		{"flag over environment", "watchtower", []string{"--monitor-prefix", "lambdawatch"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("MONITOR_PREFIX", tt.env)
+			var stdout, stderr bytes.Buffer
+			args := append(append([]string{"scan", "--format", "json"}, tt.args...), sample)
+			if code := run(args, nil, &stdout, &stderr); code != exitOK {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			if got := strings.Contains(stdout.String(), `"rule":"monitor-tampering"`); got != tt.want {
+				t.Errorf("monitor-tampering found: %v, want %v: %s", got, tt.want, stdout.String())
+			}
+		})
+	}
+	var stderr bytes.Buffer
+	if code := run([]string{"scan", "--monitor-prefix", "no spaces", sample}, nil, &bytes.Buffer{}, &stderr); code != exitUsage || !strings.Contains(stderr.String(), "no spaces") {
+		t.Errorf("a bad prefix: exit %d: %s", code, stderr.String())
+	}
+}
