@@ -20,6 +20,11 @@ const DetailType = "AWS API Call via CloudTrail"
 // machine.
 const MaxInput = 512 << 20
 
+// MaxRecord bounds one record or EventBridge event. EventBridge refuses
+// events over 256 KB and CloudTrail leaves out request and response
+// elements it finds too large, so a larger record is not AWS's.
+const MaxRecord = 1 << 20
+
 // maxInput is MaxInput, lowered by tests.
 var maxInput = MaxInput
 
@@ -328,6 +333,15 @@ type envelope struct {
 }
 
 func (d *decoder) object(data []byte, depth int) {
+	if len(data) > MaxRecord {
+		var file struct {
+			Records json.RawMessage `json:"Records"`
+		}
+		if json.Unmarshal(data, &file) != nil || file.Records == nil {
+			d.fail("%d bytes, larger than any CloudTrail record or EventBridge event (at most %d): refused", len(data), MaxRecord)
+			return
+		}
+	}
 	var env envelope
 	if err := json.Unmarshal(data, &env); err != nil {
 		// encoding/json matches keys without regard to case, so an

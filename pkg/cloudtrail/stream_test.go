@@ -130,3 +130,38 @@ func TestOpenLarge(t *testing.T) {
 		t.Errorf("%d records, error %v", records, last)
 	}
 }
+
+// TestMaxRecord: a record larger than AWS writes is refused by name; the
+// records around it stand, and a large log file is still read.
+func TestMaxRecord(t *testing.T) {
+	huge := `{"eventID":"big","eventSource":"lambda.amazonaws.com","eventName":"AddPermission","userAgent":"` + strings.Repeat("a", MaxRecord) + `"}`
+	for name, in := range map[string]string{
+		"JSON Lines": rec1 + "\n" + huge + "\n" + rec2,
+		"log file":   `{"Records":[` + rec1 + "," + huge + "," + rec2 + `]}`,
+	} {
+		for how, decode := range map[string]func(string) []string{
+			"whole":  func(s string) []string { return outcome(Decode(strings.NewReader(s))) },
+			"stream": func(s string) []string { return outcome(DecodeStream(strings.NewReader(s))) },
+		} {
+			got := decode(in)
+			if len(got) != 3 || !strings.HasPrefix(got[0], "e1 ") || !strings.HasPrefix(got[2], "e2 ") ||
+				!strings.Contains(got[1], "error: record 2: ") || !strings.Contains(got[1], "larger than any CloudTrail record") {
+				t.Errorf("%s, %s: got %.300q", name, how, got)
+			}
+		}
+	}
+	var b strings.Builder
+	b.WriteString(`{"x":1,"Records":[`)
+	for i := range MaxRecord / len(rec1) * 2 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(rec1)
+	}
+	b.WriteString("]}")
+	for _, out := range outcome(Decode(strings.NewReader(b.String()))) {
+		if strings.HasPrefix(out, "error") {
+			t.Fatalf("a large log file: %s", out)
+		}
+	}
+}
