@@ -1,7 +1,7 @@
 // Package stacks builds lambdawatch's CloudFormation stacks with the AWS CDK:
 // the monitor stack (single account, or the central account of an
 // organization) and the forwarder stacks that send member accounts' and
-// regions' Lambda events to the central event bus.
+// regions' watched calls to the central event bus.
 //
 // infra/main.go reads the CDK context into a Config, calls Build and synthesizes.
 // Nothing here reads the environment or talks to AWS, so tests synthesize the

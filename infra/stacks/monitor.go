@@ -87,8 +87,8 @@ type MonitorStackProps struct {
 	Central bool
 }
 
-// MonitorStack is lambdawatch in one account and region: the rule on the
-// default bus, the monitor, the alert topic, the Slack path and the alarms;
+// MonitorStack is lambdawatch in one account and region: the two rules on
+// the default bus, the monitor, the alert topic, the Slack path and the alarms;
 // in the organization layout also the central event bus.
 type MonitorStack struct {
 	awscdk.Stack
