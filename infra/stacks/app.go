@@ -49,6 +49,7 @@ func Build(app awscdk.App, cfg Config, assets Assets) *Stacks {
 			StackProps:       awscdk.StackProps{Env: &awscdk.Environment{Region: jsii.String(region)}},
 			CentralAccountID: cfg.CentralAccountID,
 			CentralRegion:    cfg.CentralRegion,
+			Names:            cfg.Names(),
 		}))
 	}
 	return out

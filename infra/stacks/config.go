@@ -1,7 +1,7 @@
 // Package stacks builds lambdawatch's CloudFormation stacks with the AWS CDK:
 // the monitor stack (single account, or the central account of an
 // organization) and the forwarder stacks that send member accounts' and
-// regions' Lambda events to the central event bus.
+// regions' watched calls to the central event bus.
 //
 // infra/main.go reads the CDK context into a Config, calls Build and synthesizes.
 // Nothing here reads the environment or talks to AWS, so tests synthesize the
@@ -32,6 +32,7 @@ const (
 	CtxCentralAccountID   = "centralAccountId"
 	CtxCentralRegion      = "centralRegion"
 	CtxRegions            = "regions"
+	CtxMonitorPrefix      = "monitorPrefix"
 )
 
 // ContextKeys lists every key the app reads; cdk.json lists each with its
@@ -39,8 +40,16 @@ const (
 var ContextKeys = []string{
 	CtxTrustedAccounts, CtxOrgID, CtxMinSeverity, CtxAlertEmails, CtxSlackSecretArn,
 	CtxSlackMinSeverity, CtxArchitecture, CtxReserveConcurrency, CtxCreateTrail,
-	CtxCentralAccountID, CtxCentralRegion, CtxRegions,
+	CtxCentralAccountID, CtxCentralRegion, CtxRegions, CtxMonitorPrefix,
 }
+
+// DefaultMonitorPrefix starts the physical names of lambdawatch's resources
+// unless the context says otherwise.
+const DefaultMonitorPrefix = "lambdawatch"
+
+// MaxMonitorPrefix keeps the longest name built on the prefix
+// (Names.ForwardLambdaRule) within EventBridge's 64 characters.
+const MaxMonitorPrefix = 40
 
 // Architectures of the Lambda bootstraps, as the Makefile's ARCH names them.
 const (
@@ -77,7 +86,14 @@ type Config struct {
 	CentralRegion    string
 	// Regions to forward from (always including CentralRegion).
 	Regions []string
+
+	// MonitorPrefix starts every physical name (Names), so that the tamper
+	// rules, which read MONITOR_PREFIX, know lambdawatch's own resources.
+	MonitorPrefix string
 }
+
+// Names are the physical names built on the prefix.
+func (c Config) Names() Names { return NamesFor(c.MonitorPrefix) }
 
 // Organization reports whether the organization-wide layout is configured.
 func (c Config) Organization() bool { return c.CentralAccountID != "" }
@@ -86,7 +102,10 @@ var (
 	accountRE = regexp.MustCompile(`^\d{12}$`)
 	orgRE     = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
 	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
-	emailRE   = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
+	// Letters, digits and hyphens are valid in every name built on it
+	// (Lambda, EventBridge, SNS, SQS).
+	prefixRE = regexp.MustCompile(fmt.Sprintf(`^[A-Za-z0-9-]{1,%d}$`, MaxMonitorPrefix))
+	emailRE  = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
 	// A complete secret ARN ends with the 6 random characters Secrets
 	// Manager appends to the name; IAM then needs no wildcard.
 	secretArnRE = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$`)
@@ -185,6 +204,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 		CentralAccountID:   str(CtxCentralAccountID),
 		CentralRegion:      str(CtxCentralRegion),
 		Regions:            list(CtxRegions),
+		MonitorPrefix:      str(CtxMonitorPrefix),
 	}
 	// Slack gets what the monitor publishes unless told to be quieter.
 	c.SlackMinSeverity = severity(CtxSlackMinSeverity, c.MinSeverity)
@@ -204,6 +224,12 @@ func ParseConfig(get func(key string) any) (Config, error) {
 	}
 	if c.SlackSecretArn != "" && !secretArnRE.MatchString(c.SlackSecretArn) {
 		bad(CtxSlackSecretArn, "%q is not a complete Secrets Manager secret ARN (with its 6-character suffix, as `aws secretsmanager describe-secret --query ARN` prints it)", c.SlackSecretArn)
+	}
+	if c.MonitorPrefix == "" {
+		c.MonitorPrefix = DefaultMonitorPrefix
+	} else if !prefixRE.MatchString(c.MonitorPrefix) {
+		bad(CtxMonitorPrefix, "%q: want 1 to %d letters, digits or hyphens (it starts the names of functions, rules, topics and queues)",
+			c.MonitorPrefix, MaxMonitorPrefix)
 	}
 	switch c.Architecture {
 	case "":

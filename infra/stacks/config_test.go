@@ -29,7 +29,8 @@ func TestParseConfig(t *testing.T) {
 			context: map[string]any{},
 			check: func(t *testing.T, c stacks.Config) {
 				if c.Architecture != stacks.ArchARM64 || c.MinSeverity != detect.Medium || c.SlackMinSeverity != detect.Medium ||
-					!c.ReserveConcurrency || c.CreateTrail || c.Organization() || c.SlackSecretArn != "" || len(c.TrustedAccounts) != 0 || len(c.AlertEmails) != 0 {
+					!c.ReserveConcurrency || c.CreateTrail || c.Organization() || c.SlackSecretArn != "" || len(c.TrustedAccounts) != 0 || len(c.AlertEmails) != 0 ||
+					c.MonitorPrefix != "lambdawatch" {
 					t.Errorf("defaults: %+v", c)
 				}
 			},
@@ -37,9 +38,10 @@ func TestParseConfig(t *testing.T) {
 		{
 			name: "cdk.json's empty strings are defaults",
 			context: map[string]any{"architecture": "", "minSeverity": "", "slackMinSeverity": "", "trustedAccounts": "",
-				"orgId": "", "alertEmails": "", "slackSecretArn": "", "reserveConcurrency": ""},
+				"orgId": "", "alertEmails": "", "slackSecretArn": "", "reserveConcurrency": "", "monitorPrefix": ""},
 			check: func(t *testing.T, c stacks.Config) {
-				if c.Architecture != stacks.ArchARM64 || c.MinSeverity != detect.Medium || !c.ReserveConcurrency || c.Organization() {
+				if c.Architecture != stacks.ArchARM64 || c.MinSeverity != detect.Medium || !c.ReserveConcurrency || c.Organization() ||
+					c.MonitorPrefix != "lambdawatch" {
 					t.Errorf("empty strings: %+v", c)
 				}
 			},
@@ -101,6 +103,44 @@ func TestParseConfig(t *testing.T) {
 					t.Errorf("regions %q", c.Regions)
 				}
 			},
+		},
+		{
+			name:    "a prefix of letters, digits and hyphens",
+			context: map[string]any{"monitorPrefix": " Sec-LW-2 "},
+			check: func(t *testing.T, c stacks.Config) {
+				if c.MonitorPrefix != "Sec-LW-2" || c.Names().MonitorFunction != "Sec-LW-2-monitor" {
+					t.Errorf("prefix %q, names %+v", c.MonitorPrefix, c.Names())
+				}
+			},
+		},
+		{
+			name:    "a prefix of 40 characters",
+			context: map[string]any{"monitorPrefix": strings.Repeat("a", 40)},
+			check: func(t *testing.T, c stacks.Config) {
+				if len(c.MonitorPrefix) != 40 {
+					t.Errorf("prefix %q", c.MonitorPrefix)
+				}
+			},
+		},
+		{
+			name:    "a prefix of 41 characters",
+			context: map[string]any{"monitorPrefix": strings.Repeat("a", 41)},
+			wantErr: []string{"context monitorPrefix:", "want 1 to 40 letters, digits or hyphens"},
+		},
+		{
+			name:    "a prefix with an underscore",
+			context: map[string]any{"monitorPrefix": "lambda_watch"},
+			wantErr: []string{`context monitorPrefix: "lambda_watch"`},
+		},
+		{
+			name:    "a prefix with a slash",
+			context: map[string]any{"monitorPrefix": "team/lw"},
+			wantErr: []string{`context monitorPrefix: "team/lw"`},
+		},
+		{
+			name:    "a prefix that is not a string",
+			context: map[string]any{"monitorPrefix": true},
+			wantErr: []string{"monitorPrefix: want a string"},
 		},
 		{
 			name:    "organization needs all its keys",

@@ -15,10 +15,13 @@ type ForwarderStackProps struct {
 	awscdk.StackProps
 	CentralAccountID string
 	CentralRegion    string
+	Names            Names
 }
 
-// ForwarderStack forwards one account's and region's Lambda calls to the
-// central event bus. Its template is deployable as is by CloudFormation
+// ForwarderStack forwards one account's and region's Lambda calls, and the
+// calls that could blind lambdawatch, to the central event bus, with one
+// rule for each of the monitor's patterns: a forwarding rule disabled does
+// not forward its own disabling, the other one does. Its template is deployable as is by CloudFormation
 // StackSets to every account and region: no assets, no bootstrap version
 // check, no account or region of its own in it (only the central bus's), and
 // in the central account's central region, where the monitor already reads
@@ -26,7 +29,8 @@ type ForwarderStackProps struct {
 type ForwarderStack struct {
 	awscdk.Stack
 
-	Rule        awsevents.Rule
+	Rule        awsevents.Rule // the Lambda calls
+	TamperRule  awsevents.Rule // the calls that could blind lambdawatch
 	Role        awsiam.Role
 	DLQ         awssqs.Queue
 	CentralBus  awsevents.IEventBus
@@ -37,7 +41,7 @@ type ForwarderStack struct {
 func NewForwarderStack(scope constructs.Construct, id string, props *ForwarderStackProps) *ForwarderStack {
 	sp := props.StackProps
 	if sp.Description == nil {
-		sp.Description = jsii.String("lambdawatch forwarder: sends this account's and region's Lambda permission calls to the central lambdawatch event bus")
+		sp.Description = jsii.String("lambdawatch forwarder: sends this account's and region's Lambda permission calls, and changes to trails, rules, topics and queues, to the central lambdawatch event bus")
 	}
 	// No bootstrap resources: member accounts are not CDK-bootstrapped,
 	// and StackSets cannot satisfy the BootstrapVersion parameter.
@@ -53,7 +57,7 @@ func NewForwarderStack(scope constructs.Construct, id string, props *ForwarderSt
 		Account:      jsii.String(props.CentralAccountID),
 		Region:       jsii.String(props.CentralRegion),
 		Resource:     jsii.String("event-bus"),
-		ResourceName: jsii.String(CentralBusName),
+		ResourceName: jsii.String(props.Names.CentralBus),
 	})
 	s.CentralBus = awsevents.EventBus_FromEventBusArn(stack, jsii.String("CentralBus"), busArn)
 
@@ -69,29 +73,40 @@ func NewForwarderStack(scope constructs.Construct, id string, props *ForwarderSt
 	// central bus, and nothing else.
 	s.Role = awsiam.NewRole(stack, jsii.String("ForwardRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
-		Description: jsii.String("lambdawatch forwarder: put Lambda calls on the central event bus"),
+		Description: jsii.String("lambdawatch forwarder: put the watched calls on the central event bus"),
 	})
 
-	s.DLQ = newQueue(stack, "ForwardDeadLetterQueue", nil)
+	s.DLQ = newQueue(stack, "ForwardDeadLetterQueue", props.Names.ForwardDLQ, nil)
 
-	s.Rule = awsevents.NewRule(stack, jsii.String("ForwardLambdaCallsRule"), &awsevents.RuleProps{
-		Description:  jsii.String("lambdawatch: forward Lambda permission calls to the central event bus"),
-		EventPattern: lambdaCallPattern(),
+	s.Rule = s.forwardRule("ForwardLambdaCallsRule", props.Names.ForwardLambdaRule, lambdaCallPattern(),
+		"lambdawatch: forward Lambda permission calls and EventBridge rule changes to the central event bus")
+	s.TamperRule = s.forwardRule("ForwardTamperRule", props.Names.ForwardTamperRule, tamperPattern(),
+		"lambdawatch: forward CloudTrail, EventBridge, SNS and SQS calls that could blind lambdawatch to the central event bus")
+
+	awscdk.NewCfnOutput(stack, jsii.String("CentralEventBusArn"), &awscdk.CfnOutputProps{
+		Value:       busArn,
+		Description: jsii.String("Where this forwarder sends the watched calls"),
+	})
+	return s
+}
+
+// forwardRule sends the events of pattern to the central bus, enabled
+// everywhere but in the central account's central region.
+func (s *ForwarderStack) forwardRule(id, name string, pattern *awsevents.EventPattern, description string) awsevents.Rule {
+	rule := awsevents.NewRule(s.Stack, jsii.String(id), &awsevents.RuleProps{
+		RuleName:     jsii.String(name),
+		Description:  jsii.String(description),
+		EventPattern: pattern,
 	})
 	// The CDK's event bus target sets no retry policy, so EventBridge's
 	// default applies (24 hours, 185 attempts); what still fails lands in
 	// the dead-letter queue.
-	s.Rule.AddTarget(awseventstargets.NewEventBus(s.CentralBus, &awseventstargets.EventBusProps{
+	rule.AddTarget(awseventstargets.NewEventBus(s.CentralBus, &awseventstargets.EventBusProps{
 		DeadLetterQueue: s.DLQ,
 		Role:            s.Role,
 	}))
-	cfnRule := s.Rule.Node().DefaultChild().(awsevents.CfnRule)
+	cfnRule := rule.Node().DefaultChild().(awsevents.CfnRule)
 	cfnRule.SetState(awscdk.Token_AsString(
 		awscdk.Fn_ConditionIf(s.ForwardHere.LogicalId(), jsii.String("ENABLED"), jsii.String("DISABLED")), nil))
-
-	awscdk.NewCfnOutput(stack, jsii.String("CentralEventBusArn"), &awscdk.CfnOutputProps{
-		Value:       busArn,
-		Description: jsii.String("Where this forwarder sends Lambda calls"),
-	})
-	return s
+	return rule
 }

@@ -23,6 +23,7 @@ const (
 	testRegion     = "eu-west-1"
 	testOrg        = "o-abc123def4"
 	existingSecret = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:lambdawatch/slack-AbC123"
+	testPrefix     = "acme-lw" // the organization layout's
 )
 
 // layout is one synthesized app.
@@ -40,7 +41,7 @@ type layout struct {
 var (
 	single  *layout // the default stack, with emails, trusted accounts and a quieter Slack
 	variant *layout // x86_64, an existing secret, no reserved concurrency, no emails, a trail
-	org     *layout // the organization layout
+	org     *layout // the organization layout, with its own prefix
 	assets  stacks.Assets
 )
 
@@ -98,6 +99,7 @@ func run(m *testing.M) (code int, err error) {
 			"centralAccountId": testAccount,
 			"centralRegion":    testRegion,
 			"regions":          "us-east-1",
+			"monitorPrefix":    testPrefix,
 		}},
 	} {
 		// What the CLI adds to every synth: the metadata that tells

@@ -25,15 +25,20 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// CentralBusName names the organization's event bus in the central account;
-// the forwarders build its ARN from it, so it is fixed.
-const CentralBusName = "lambdawatch"
-
 // Sizing. The functions are small Go binaries: 128 MB is plenty.
 const (
 	monitorTimeoutSeconds = 30
-	slackTimeoutSeconds   = 60 // a batch of 10 at Slack's ~1 message/s, plus a Retry-After
-	slackBatchSize        = 10
+	// A batch of more than a few findings is posted as one summary plus
+	// at most a few CRITICAL ones in full (slackalert.Handler): a handful
+	// of posts at Slack's ~1 message/s, plus a Retry-After.
+	slackTimeoutSeconds = 60
+	// An alert storm (a deployment across the organization, an attacker
+	// at work) is read in batches of up to 100 gathered over up to 5
+	// seconds, so that it becomes a few summary posts rather than a
+	// channel flooded for minutes. Lambda lets an SQS batch exceed 10
+	// only with a batching window.
+	slackBatchSize          = 100
+	slackBatchWindowSeconds = 5
 	// Slack allows about one message per second per channel: two readers
 	// (the smallest maximum concurrency an SQS event source accepts) keep
 	// bursts short, and reserved concurrency matches it so none is throttled.
@@ -52,6 +57,12 @@ const (
 	asyncRetries = 2
 	// A Slack message that failed this often goes to the dead-letter queue.
 	slackMaxReceiveCount = 5
+	// How long messages are kept (SECURITY.md): the Slack queue's until
+	// they are posted or 4 days, the dead-letter queues' as long as SQS
+	// allows, for someone to read them; the functions' logs for 90 days.
+	slackQueueRetentionDays = 4
+	dlqRetentionDays        = 14
+	logRetention            = awslogs.RetentionDays_THREE_MONTHS
 )
 
 // Assets are the folders holding each function's bootstrap, and nothing
@@ -76,8 +87,8 @@ type MonitorStackProps struct {
 	Central bool
 }
 
-// MonitorStack is lambdawatch in one account and region: the rule on the
-// default bus, the monitor, the alert topic, the Slack path and the alarms;
+// MonitorStack is lambdawatch in one account and region: the two rules on
+// the default bus, the monitor, the alert topic, the Slack path and the alarms;
 // in the organization layout also the central event bus.
 type MonitorStack struct {
 	awscdk.Stack
@@ -92,9 +103,12 @@ type MonitorStack struct {
 	SlackDLQ        awssqs.Queue
 	SlackSecret     awssecretsmanager.ISecret
 	CreatedSecret   bool
-	DefaultBusRule  awsevents.Rule
+	Names           Names
+	DefaultBusRule  awsevents.Rule     // the Lambda calls
+	TamperRule      awsevents.Rule     // the calls that could blind lambdawatch
 	CentralBus      awsevents.EventBus // nil outside the organization layout
 	CentralBusRule  awsevents.Rule     // nil outside the organization layout
+	CentralTamper   awsevents.Rule     // nil outside the organization layout
 	MonitorLogGroup awslogs.LogGroup
 	SlackLogGroup   awslogs.LogGroup
 	Alarms          []awscloudwatch.Alarm
@@ -109,8 +123,9 @@ func NewMonitorStack(scope constructs.Construct, id string, props *MonitorStackP
 	if sp.Description == nil {
 		sp.Description = jsii.String("lambdawatch: alerts on dangerous AWS Lambda permission changes")
 	}
-	s := &MonitorStack{Stack: awscdk.NewStack(scope, &id, &sp)}
+	s := &MonitorStack{Stack: awscdk.NewStack(scope, &id, &sp), Names: cfg.Names()}
 	stack := s.Stack
+	names := s.Names
 
 	// One customer managed key encrypts both topics: SNS's AWS managed key
 	// cannot be used by CloudWatch alarms, and one key keeps the cost at rest
@@ -130,11 +145,13 @@ func NewMonitorStack(scope constructs.Construct, id string, props *MonitorStackP
 	}), nil)
 
 	s.AlertTopic = awssns.NewTopic(stack, jsii.String("AlertTopic"), &awssns.TopicProps{
+		TopicName:   jsii.String(names.AlertTopic),
 		DisplayName: jsii.String("lambdawatch findings"),
 		MasterKey:   s.Key,
 		EnforceSSL:  jsii.Bool(true),
 	})
 	s.AlarmTopic = awssns.NewTopic(stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
+		TopicName:   jsii.String(names.AlarmTopic),
 		DisplayName: jsii.String("lambdawatch alarms"),
 		MasterKey:   s.Key,
 		EnforceSSL:  jsii.Bool(true),
@@ -168,10 +185,11 @@ func NewMonitorStack(scope constructs.Construct, id string, props *MonitorStackP
 	// Events EventBridge could not deliver and invocations that failed
 	// after Lambda's retries land in one queue: either way an event went
 	// unjudged, and one alarm covers both.
-	s.MonitorDLQ = newQueue(stack, "MonitorDeadLetterQueue", nil)
+	s.MonitorDLQ = newQueue(stack, "MonitorDeadLetterQueue", names.MonitorDLQ, nil)
 
 	s.MonitorLogGroup, s.Monitor = newFunction(stack, "Monitor", fnProps{
 		cfg:         cfg,
+		name:        names.MonitorFunction,
 		asset:       props.Assets.Monitor,
 		description: "lambdawatch monitor: judges CloudTrail records of Lambda calls, publishes findings",
 		timeout:     monitorTimeoutSeconds,
@@ -181,6 +199,8 @@ func NewMonitorStack(scope constructs.Construct, id string, props *MonitorStackP
 			"TRUSTED_ACCOUNTS": strings.Join(cfg.TrustedAccounts, ","),
 			"ORG_ID":           cfg.OrgID,
 			"MIN_SEVERITY":     cfg.MinSeverity.String(),
+			// The tamper rules know lambdawatch's own resources by it.
+			"MONITOR_PREFIX": names.Prefix,
 		},
 		async: &asyncProps{onFailure: s.MonitorDLQ},
 	})
@@ -197,12 +217,16 @@ func NewMonitorStack(scope constructs.Construct, id string, props *MonitorStackP
 		Resources: &[]*string{s.Key.KeyArn()},
 	}))
 
-	s.DefaultBusRule = s.monitorRule("LambdaCallsRule", nil,
-		"lambdawatch: Lambda permission and configuration calls in this account and region")
+	// Two rules per bus, each also matching the EventBridge calls, so
+	// that disabling either is seen through the other (pattern.go).
+	s.DefaultBusRule = s.monitorRule("LambdaCallsRule", names.LambdaRule, nil, lambdaCallPattern(),
+		"lambdawatch: Lambda permission and configuration calls, and EventBridge rule changes, in this account and region")
+	s.TamperRule = s.monitorRule("TamperRule", names.TamperRule, nil, tamperPattern(),
+		"lambdawatch: CloudTrail, EventBridge, SNS and SQS calls that could blind lambdawatch, in this account and region")
 	if props.Central {
 		s.CentralBus = awsevents.NewEventBus(stack, jsii.String("CentralBus"), &awsevents.EventBusProps{
-			EventBusName: jsii.String(CentralBusName),
-			Description:  jsii.String("lambdawatch: Lambda calls forwarded from the organization's accounts and regions"),
+			EventBusName: jsii.String(names.CentralBus),
+			Description:  jsii.String("lambdawatch: calls forwarded from the organization's accounts and regions"),
 		})
 		// Any principal of the organization, and nobody else, may put
 		// events: the forwarders' roles in every member account and region.
@@ -217,18 +241,22 @@ func NewMonitorStack(scope constructs.Construct, id string, props *MonitorStackP
 				"StringEquals": map[string]any{"aws:PrincipalOrgID": cfg.OrgID},
 			},
 		}))
-		s.CentralBusRule = s.monitorRule("ForwardedLambdaCallsRule", s.CentralBus,
-			"lambdawatch: Lambda calls forwarded from the organization's accounts and regions")
+		// Rule names are unique per bus: the central bus's rules share
+		// the default bus's names.
+		s.CentralBusRule = s.monitorRule("ForwardedLambdaCallsRule", names.LambdaRule, s.CentralBus, lambdaCallPattern(),
+			"lambdawatch: Lambda and EventBridge calls forwarded from the organization's accounts and regions")
+		s.CentralTamper = s.monitorRule("ForwardedTamperRule", names.TamperRule, s.CentralBus, tamperPattern(),
+			"lambdawatch: tampering calls forwarded from the organization's accounts and regions")
 	}
 
 	// The Slack path: topic -> queue (raw delivery, filtered on severity) ->
 	// Slack function. Messages SNS cannot deliver and messages the function
 	// keeps failing share one dead-letter queue.
-	s.SlackDLQ = newQueue(stack, "SlackDeadLetterQueue", nil)
-	s.SlackQueue = newQueue(stack, "SlackQueue", &awssqs.QueueProps{
+	s.SlackDLQ = newQueue(stack, "SlackDeadLetterQueue", names.SlackDLQ, nil)
+	s.SlackQueue = newQueue(stack, "SlackQueue", names.SlackQueue, &awssqs.QueueProps{
 		// AWS's advice: at least six times the function's timeout.
 		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(6 * slackTimeoutSeconds)),
-		RetentionPeriod:   awscdk.Duration_Days(jsii.Number(4)),
+		RetentionPeriod:   awscdk.Duration_Days(jsii.Number(slackQueueRetentionDays)),
 		DeadLetterQueue: &awssqs.DeadLetterQueue{
 			Queue:           s.SlackDLQ,
 			MaxReceiveCount: jsii.Number(slackMaxReceiveCount),
@@ -259,6 +287,7 @@ func NewMonitorStack(scope constructs.Construct, id string, props *MonitorStackP
 
 	s.SlackLogGroup, s.Slack = newFunction(stack, "Slack", fnProps{
 		cfg:         cfg,
+		name:        names.SlackFunction,
 		asset:       props.Assets.Slack,
 		description: "lambdawatch Slack: posts findings from the Slack queue to Slack",
 		timeout:     slackTimeoutSeconds,
@@ -272,6 +301,7 @@ func NewMonitorStack(scope constructs.Construct, id string, props *MonitorStackP
 	}))
 	s.Slack.AddEventSource(awslambdaeventsources.NewSqsEventSource(s.SlackQueue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(slackBatchSize),
+		MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(slackBatchWindowSeconds)),
 		ReportBatchItemFailures: jsii.Bool(true),
 		MaxConcurrency:          jsii.Number(slackMaxConcurrency),
 	}))
@@ -293,13 +323,15 @@ func NewMonitorStack(scope constructs.Construct, id string, props *MonitorStackP
 	return s
 }
 
-// monitorRule routes the Lambda calls on bus (nil: the default bus) to the
-// monitor. The Lambda permission the target adds carries the rule's ARN as
+// monitorRule routes the events of pattern on bus (nil: the default bus) to
+// the monitor; every rule's target has the same retries and dead-letter
+// queue. The Lambda permission the target adds carries the rule's ARN as
 // SourceArn.
-func (s *MonitorStack) monitorRule(id string, bus awsevents.IEventBus, description string) awsevents.Rule {
+func (s *MonitorStack) monitorRule(id, name string, bus awsevents.IEventBus, pattern *awsevents.EventPattern, description string) awsevents.Rule {
 	props := &awsevents.RuleProps{
+		RuleName:     jsii.String(name),
 		Description:  jsii.String(description),
-		EventPattern: lambdaCallPattern(),
+		EventPattern: pattern,
 	}
 	if bus != nil {
 		props.EventBus = bus
@@ -347,11 +379,12 @@ func (s *MonitorStack) addAlarms() {
 
 // newQueue is an SQS queue encrypted with SQS's own key (SNS and EventBridge
 // can write to it without key policies) that refuses requests without TLS.
-func newQueue(scope constructs.Construct, id string, props *awssqs.QueueProps) awssqs.Queue {
+func newQueue(scope constructs.Construct, id, name string, props *awssqs.QueueProps) awssqs.Queue {
 	if props == nil {
 		// Dead-letter queues keep messages as long as SQS allows.
-		props = &awssqs.QueueProps{RetentionPeriod: awscdk.Duration_Days(jsii.Number(14))}
+		props = &awssqs.QueueProps{RetentionPeriod: awscdk.Duration_Days(jsii.Number(dlqRetentionDays))}
 	}
+	props.QueueName = jsii.String(name)
 	props.Encryption = awssqs.QueueEncryption_SQS_MANAGED
 	props.EnforceSSL = jsii.Bool(true)
 	return awssqs.NewQueue(scope, jsii.String(id), props)
@@ -363,6 +396,7 @@ type asyncProps struct {
 
 type fnProps struct {
 	cfg         Config
+	name        string
 	asset       string
 	description string
 	timeout     float64
@@ -376,7 +410,7 @@ type fnProps struct {
 // policy, whose log permissions cover every log group).
 func newFunction(scope constructs.Construct, id string, p fnProps) (awslogs.LogGroup, awslambda.Function) {
 	logs := awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
-		Retention:     awslogs.RetentionDays_THREE_MONTHS,
+		Retention:     logRetention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	role := awsiam.NewRole(scope, jsii.String(id+"Role"), &awsiam.RoleProps{
@@ -399,6 +433,7 @@ func newFunction(scope constructs.Construct, id string, p fnProps) (awslogs.LogG
 		arch = awslambda.Architecture_X86_64()
 	}
 	props := &awslambda.FunctionProps{
+		FunctionName:          jsii.String(p.name),
 		Description:           jsii.String(p.description),
 		Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture:          arch,

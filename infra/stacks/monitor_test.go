@@ -77,10 +77,11 @@ func TestMonitorEnvironment(t *testing.T) {
 	for _, tt := range []struct {
 		l                 *layout
 		trusted, org, sev string
+		prefix            string
 	}{
-		{single, "222222222222,333333333333", testOrg, "MEDIUM"},
-		{variant, "", "", "LOW"},
-		{org, "", testOrg, "MEDIUM"},
+		{single, "222222222222,333333333333", testOrg, "MEDIUM", "lambdawatch"},
+		{variant, "", "", "LOW", "lambdawatch"},
+		{org, "", testOrg, "MEDIUM", testPrefix},
 	} {
 		topic := only(t, tt.l.monitorJSON(), "AWS::SNS::Topic", func(p map[string]any) bool { return p["DisplayName"] == "lambdawatch findings" })
 		check(t, tt.l.name, func() {
@@ -90,6 +91,7 @@ func TestMonitorEnvironment(t *testing.T) {
 					"TRUSTED_ACCOUNTS": tt.trusted,
 					"ORG_ID":           tt.org,
 					"MIN_SEVERITY":     tt.sev,
+					"MONITOR_PREFIX":   tt.prefix,
 				})},
 			})
 		})
@@ -100,27 +102,42 @@ func TestEventRule(t *testing.T) {
 	tpl := single.monitorJSON()
 	monitor := fnID(t, single, "lambdawatch monitor")
 	dlq := byPath(t, tpl, "LambdaWatch/MonitorDeadLetterQueue/Resource")
-	check(t, "rule on the default bus", func() {
-		single.monitor().ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(1))
-		single.monitor().HasResourceProperties(jsii.String("AWS::Events::Rule"), obj{
-			"EventBusName": assertions.Match_Absent(),
-			"State":        "ENABLED",
-			"EventPattern": assertions.Match_ObjectEquals(&obj{
-				"source":      arrayEq("aws.lambda"),
-				"detail-type": arrayEq("AWS API Call via CloudTrail"),
-				"detail": obj{
-					"eventSource": arrayEq("lambda.amazonaws.com"),
-					"eventName":   arrayEq(prefixes()...),
-				},
-			}),
-			"Targets": arrayEq(obj{
-				"Arn":              arn(monitor),
-				"Id":               assertions.Match_AnyValue(),
-				"DeadLetterConfig": obj{"Arn": arn(dlq)},
-				"RetryPolicy":      obj{"MaximumRetryAttempts": float64(20), "MaximumEventAgeInSeconds": float64(6 * 3600)},
-			}),
-		})
+	check(t, "two rules on the default bus", func() {
+		single.monitor().ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(2))
 	})
+	for _, r := range []struct {
+		name     string
+		services []string
+	}{
+		{"lambdawatch-lambda-calls", []string{"lambda.amazonaws.com", "events.amazonaws.com"}},
+		{"lambdawatch-tamper", []string{"cloudtrail.amazonaws.com", "events.amazonaws.com", "sns.amazonaws.com", "sqs.amazonaws.com"}},
+	} {
+		var sources, branches []any
+		for _, es := range r.services {
+			svc := watchedService(t, es)
+			sources = append(sources, svc.Source)
+			branches = append(branches, obj{"eventSource": arrayEq(es), "eventName": arrayEq(prefixes(svc.Actions)...)})
+		}
+		check(t, r.name, func() {
+			single.monitor().HasResourceProperties(jsii.String("AWS::Events::Rule"), obj{
+				"Name":         r.name,
+				"EventBusName": assertions.Match_Absent(),
+				"State":        "ENABLED",
+				"EventPattern": assertions.Match_ObjectEquals(&obj{
+					"source":      arrayEq(sources...),
+					"detail-type": arrayEq("AWS API Call via CloudTrail"),
+					"detail":      obj{"$or": arrayEq(branches...)},
+				}),
+				// The same target settings for both rules.
+				"Targets": arrayEq(obj{
+					"Arn":              arn(monitor),
+					"Id":               assertions.Match_AnyValue(),
+					"DeadLetterConfig": obj{"Arn": arn(dlq)},
+					"RetryPolicy":      obj{"MaximumRetryAttempts": float64(20), "MaximumEventAgeInSeconds": float64(6 * 3600)},
+				}),
+			})
+		})
+	}
 	check(t, "asynchronous invocation", func() {
 		single.monitor().HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), obj{
 			"FunctionName":             ref(monitor),
@@ -132,26 +149,33 @@ func TestEventRule(t *testing.T) {
 	})
 }
 
-func prefixes() []any {
+func prefixes(actions []string) []any {
 	var out []any
-	for _, a := range detect.Actions {
+	for _, a := range actions {
 		out = append(out, obj{"prefix": a})
 	}
 	return out
 }
 
-// TestEventPatternMatches runs the synthesized pattern over event names as
-// CloudTrail writes them, with a matcher of EventBridge's prefix semantics.
-func TestEventPatternMatches(t *testing.T) {
-	rule := only(t, single.monitorJSON(), "AWS::Events::Rule", nil)
-	names := props(single.monitorJSON(), rule)["EventPattern"].(map[string]any)["detail"].(map[string]any)["eventName"].([]any)
-	matches := func(name string) bool {
-		for _, n := range names {
-			if p, ok := n.(map[string]any)["prefix"].(string); ok && strings.HasPrefix(name, p) {
-				return true
-			}
+func watchedService(t *testing.T, eventSource string) detect.Service {
+	t.Helper()
+	for _, s := range detect.Watched {
+		if s.EventSource == eventSource {
+			return s
 		}
-		return false
+	}
+	t.Fatalf("detect.Watched has no %s", eventSource)
+	return detect.Service{}
+}
+
+// TestEventPatternMatches runs the synthesized Lambda rule over event names
+// as CloudTrail writes them, with a matcher of EventBridge's semantics.
+func TestEventPatternMatches(t *testing.T) {
+	tpl := single.monitorJSON()
+	rule := only(t, tpl, "AWS::Events::Rule", func(p map[string]any) bool { return p["Name"] == "lambdawatch-lambda-calls" })
+	pattern := props(tpl, rule)["EventPattern"].(map[string]any)
+	matches := func(name string) bool {
+		return patternMatches(pattern, cloudTrailEvent("aws.lambda", "lambda.amazonaws.com", name))
 	}
 	for _, tt := range []struct {
 		name string
@@ -168,12 +192,19 @@ func TestEventPatternMatches(t *testing.T) {
 		{"UpdateFunctionUrlConfig", true},
 		{"UpdateFunctionConfiguration20150331v2", true},
 		{"UpdateFunctionConfiguration", true},
-		{"UpdateFunctionCode20150331v2", false},
-		{"DeleteFunction20150331", false},
-		{"DeleteFunctionUrlConfig", false},
-		{"PutFunctionConcurrency20171031", false},
+		// Tampering with lambdawatch's own functions.
+		{"UpdateFunctionCode20150331v2", true},
+		{"DeleteFunction20150331", true},
+		{"PutFunctionConcurrency20171031", true},
+		{"UpdateEventSourceMapping20150331", true},
+		{"DeleteEventSourceMapping20150331", true},
+		// A prefix match reaches a little further: the engine judges it.
+		{"DeleteFunctionUrlConfig", true},
 		{"GetPolicy20150331v2", false},
+		{"GetFunction20150331v2", false},
+		{"ListFunctions20150331", false},
 		{"Invoke", false},
+		{"CreateEventSourceMapping20150331", false},
 	} {
 		if got := matches(tt.name); got != tt.want {
 			t.Errorf("pattern matches %s: %v, want %v", tt.name, got, tt.want)
@@ -291,11 +322,14 @@ func TestSlackPath(t *testing.T) {
 		})
 		check(t, tt.l.name+": event source", func() {
 			tt.l.monitor().HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), obj{
-				"FunctionName":          ref(slack),
-				"EventSourceArn":        arn(queue),
-				"BatchSize":             float64(10),
-				"FunctionResponseTypes": arrayEq("ReportBatchItemFailures"),
-				"ScalingConfig":         obj{"MaximumConcurrency": float64(2)},
+				"FunctionName":   ref(slack),
+				"EventSourceArn": arn(queue),
+				// A storm is read 100 at a time, gathered for up to 5 s,
+				// and becomes a few summary posts.
+				"BatchSize":                      float64(100),
+				"MaximumBatchingWindowInSeconds": float64(5),
+				"FunctionResponseTypes":          arrayEq("ReportBatchItemFailures"),
+				"ScalingConfig":                  obj{"MaximumConcurrency": float64(2)},
 			})
 		})
 	}
@@ -475,7 +509,7 @@ func TestInvokePermissions(t *testing.T) {
 	for _, tt := range []struct {
 		l     *layout
 		count int
-	}{{single, 1}, {variant, 1}, {org, 2}} {
+	}{{single, 2}, {variant, 2}, {org, 4}} {
 		tpl := tt.l.monitorJSON()
 		monitor := fnID(t, tt.l, "lambdawatch monitor")
 		rules := resources(tpl, "AWS::Events::Rule")

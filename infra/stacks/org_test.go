@@ -13,7 +13,8 @@ import (
 	"github.com/lambdawatch/lambdawatch/infra/stacks"
 )
 
-const centralBusArn = "arn:aws:events:" + testRegion + ":" + testAccount + ":event-bus/" + stacks.CentralBusName
+// The organization layout's bus is named after its prefix.
+const centralBusArn = "arn:aws:events:" + testRegion + ":" + testAccount + ":event-bus/" + testPrefix
 
 func TestOrganizationStacks(t *testing.T) {
 	want := []string{stacks.MonitorStackName, "LambdaWatchForwarder-eu-west-1", "LambdaWatchForwarder-us-east-1"}
@@ -34,7 +35,7 @@ func TestCentralBus(t *testing.T) {
 	monitor := fnID(t, org, "lambdawatch monitor")
 	dlq := byPath(t, tpl, "LambdaWatch/MonitorDeadLetterQueue/Resource")
 	check(t, "bus", func() {
-		org.monitor().HasResourceProperties(jsii.String("AWS::Events::EventBus"), obj{"Name": stacks.CentralBusName})
+		org.monitor().HasResourceProperties(jsii.String("AWS::Events::EventBus"), obj{"Name": testPrefix})
 	})
 	check(t, "bus policy", func() {
 		org.monitor().ResourceCountIs(jsii.String("AWS::Events::EventBusPolicy"), jsii.Number(1))
@@ -51,19 +52,29 @@ func TestCentralBus(t *testing.T) {
 		})
 	})
 	check(t, "rules", func() {
-		org.monitor().ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(2))
+		org.monitor().ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(4))
+	})
+	// Each bus has both rules, with the same patterns and targets.
+	for _, name := range []string{testPrefix + "-lambda-calls", testPrefix + "-tamper"} {
+		defaultRule := only(t, tpl, "AWS::Events::Rule", func(p map[string]any) bool { return p["Name"] == name && p["EventBusName"] == nil })
+		pattern := props(tpl, defaultRule)["EventPattern"]
 		for _, busName := range []any{assertions.Match_Absent(), ref(bus)} {
-			org.monitor().HasResourceProperties(jsii.String("AWS::Events::Rule"), obj{
-				"EventBusName": busName,
-				"EventPattern": obj{"detail": obj{"eventName": arrayEq(prefixes()...)}},
-				"Targets": arrayEq(like(obj{
-					"Arn":              arn(monitor),
-					"DeadLetterConfig": obj{"Arn": arn(dlq)},
-					"RetryPolicy":      assertions.Match_AnyValue(),
-				})),
+			check(t, name+" on "+jsonString(busName), func() {
+				org.monitor().HasResourceProperties(jsii.String("AWS::Events::Rule"), obj{
+					"Name":         name,
+					"EventBusName": busName,
+					"EventPattern": assertions.Match_ObjectEquals(&obj{"source": pattern.(map[string]any)["source"],
+						"detail-type": pattern.(map[string]any)["detail-type"], "detail": pattern.(map[string]any)["detail"]}),
+					"Targets": arrayEq(obj{
+						"Arn":              arn(monitor),
+						"Id":               assertions.Match_AnyValue(),
+						"DeadLetterConfig": obj{"Arn": arn(dlq)},
+						"RetryPolicy":      obj{"MaximumRetryAttempts": float64(20), "MaximumEventAgeInSeconds": float64(6 * 3600)},
+					}),
+				})
 			})
 		}
-	})
+	}
 	check(t, "single account has no bus", func() {
 		single.monitor().ResourceCountIs(jsii.String("AWS::Events::EventBus"), jsii.Number(0))
 		single.monitor().ResourceCountIs(jsii.String("AWS::Events::EventBusPolicy"), jsii.Number(0))
@@ -71,8 +82,15 @@ func TestCentralBus(t *testing.T) {
 }
 
 func TestForwarders(t *testing.T) {
-	monitorRule := only(t, org.monitorJSON(), "AWS::Events::Rule", func(p map[string]any) bool { return p["EventBusName"] == nil })
-	pattern := props(org.monitorJSON(), monitorRule)["EventPattern"]
+	// Each forwarding rule carries the pattern of one of the monitor's rules.
+	monitorPattern := func(name string) any {
+		r := only(t, org.monitorJSON(), "AWS::Events::Rule", func(p map[string]any) bool { return p["EventBusName"] == nil && p["Name"] == name })
+		return props(org.monitorJSON(), r)["EventPattern"]
+	}
+	forwards := map[string]any{
+		testPrefix + "-forward-lambda-calls": monitorPattern(testPrefix + "-lambda-calls"),
+		testPrefix + "-forward-tamper":       monitorPattern(testPrefix + "-tamper"),
+	}
 	for _, name := range org.order[1:] {
 		t.Run(name, func(t *testing.T) {
 			tpl, tt := org.json[name], org.templates[name]
@@ -85,11 +103,28 @@ func TestForwarders(t *testing.T) {
 				t.Errorf("template refers to assets or the CDK bootstrap")
 			}
 			check(t, "no CDK metadata resource", func() { tt.ResourceCountIs(jsii.String("AWS::CDK::Metadata"), jsii.Number(0)) })
-			rule := only(t, tpl, "AWS::Events::Rule", nil)
 			role := only(t, tpl, "AWS::IAM::Role", nil)
-			dlq := only(t, tpl, "AWS::SQS::Queue", nil)
-			if !reflect.DeepEqual(props(tpl, rule)["EventPattern"], pattern) {
-				t.Errorf("forwarder pattern %s differs from the monitor's %s", jsonString(props(tpl, rule)["EventPattern"]), jsonString(pattern))
+			dlq := only(t, tpl, "AWS::SQS::Queue", func(p map[string]any) bool { return p["QueueName"] == testPrefix+"-forward-dlq" })
+			rules := resources(tpl, "AWS::Events::Rule")
+			if len(rules) != len(forwards) {
+				t.Errorf("%d rules, want %d", len(rules), len(forwards))
+			}
+			for rule, r := range rules {
+				p := r["Properties"].(map[string]any)
+				pattern, ok := forwards[p["Name"].(string)]
+				if !ok || !reflect.DeepEqual(p["EventPattern"], pattern) {
+					t.Errorf("forwarding rule %v pattern %s differs from the monitor's %s", p["Name"], jsonString(p["EventPattern"]), jsonString(pattern))
+				}
+				check(t, "dead-letter queue of "+rule, func() {
+					tt.HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), obj{
+						"Queues": arrayEq(ref(dlq)),
+						"PolicyDocument": obj{"Statement": arrayWith(like(obj{
+							"Effect": "Allow", "Action": "sqs:SendMessage",
+							"Principal": obj{"Service": "events.amazonaws.com"},
+							"Condition": obj{"ArnEquals": obj{"aws:SourceArn": arn(rule)}},
+						}))},
+					})
+				})
 			}
 			// The partition is the central region's: a bus cannot be
 			// reached across partitions anyway.
@@ -100,8 +135,8 @@ func TestForwarders(t *testing.T) {
 					obj{"Fn::Equals": []any{ref("AWS::Region"), testRegion}},
 				}}}})
 			})
-			check(t, "rule", func() {
-				tt.HasResourceProperties(jsii.String("AWS::Events::Rule"), obj{
+			check(t, "rules", func() {
+				tt.ResourcePropertiesCountIs(jsii.String("AWS::Events::Rule"), obj{
 					"EventBusName": assertions.Match_Absent(),
 					"State":        obj{"Fn::If": []any{"ForwardHere", "ENABLED", "DISABLED"}},
 					"Targets": arrayEq(obj{
@@ -110,7 +145,7 @@ func TestForwarders(t *testing.T) {
 						"RoleArn":          arn(role),
 						"DeadLetterConfig": obj{"Arn": arn(dlq)},
 					}),
-				})
+				}, jsii.Number(2))
 			})
 			check(t, "role", func() {
 				tt.HasResourceProperties(jsii.String("AWS::IAM::Role"), obj{
@@ -124,16 +159,6 @@ func TestForwarders(t *testing.T) {
 					"PolicyDocument": obj{"Statement": arrayEq(obj{
 						"Effect": "Allow", "Action": "events:PutEvents", "Resource": busArn,
 					})},
-				})
-			})
-			check(t, "dead-letter queue", func() {
-				tt.HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), obj{
-					"Queues": arrayEq(ref(dlq)),
-					"PolicyDocument": obj{"Statement": arrayWith(like(obj{
-						"Effect": "Allow", "Action": "sqs:SendMessage",
-						"Principal": obj{"Service": "events.amazonaws.com"},
-						"Condition": obj{"ArnEquals": obj{"aws:SourceArn": arn(rule)}},
-					}))},
 				})
 			})
 			check(t, "nothing else", func() {

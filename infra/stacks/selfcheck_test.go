@@ -18,8 +18,9 @@ import (
 
 // resolve turns a CloudFormation value into the string it would deploy as,
 // in testAccount and the stack's region (testRegion where it has none).
-// Physical names follow CloudFormation's STACK-LOGICALID-SUFFIX. A value
-// it cannot resolve fails the test, rather than being judged as garbage.
+// Physical names are the names the template gives, or else CloudFormation's
+// STACK-LOGICALID-SUFFIX. A value it cannot resolve fails the test, rather
+// than being judged as garbage.
 func resolve(t *testing.T, tpl map[string]any, stack string, v any) string {
 	t.Helper()
 	region := testRegion
@@ -35,6 +36,12 @@ func resolve(t *testing.T, tpl map[string]any, stack string, v any) string {
 		return r["Type"].(string), p
 	}
 	physical := func(id string) string {
+		typ, p := typeOf(id)
+		nameProp := map[string]string{"AWS::Lambda::Function": "FunctionName", "AWS::Events::Rule": "Name",
+			"AWS::SNS::Topic": "TopicName", "AWS::SQS::Queue": "QueueName"}[typ]
+		if n, ok := p[nameProp].(string); ok && nameProp != "" {
+			return n
+		}
 		name := stack + "-" + id + "-SELFCHECK01"
 		if len(name) > 64 {
 			name = name[:64]
@@ -224,9 +231,10 @@ func TestOwnStacksRaiseNothing(t *testing.T) {
 			}
 		}
 	}
-	// 2 functions + 1 permission in single and variant; 2 + 2 in org.
-	if judged != 10 {
-		t.Errorf("judged %d records, want 10", judged)
+	// 2 functions + 2 permissions (one per rule) in single and variant;
+	// 2 + 4 in org.
+	if judged != 14 {
+		t.Errorf("judged %d records, want 14", judged)
 	}
 }
 
@@ -237,7 +245,7 @@ func TestSelfCheckCanFail(t *testing.T) {
 	tpl := single.monitorJSON()
 	stack := single.order[0]
 	monitor := fnID(t, single, "lambdawatch monitor")
-	rule := only(t, tpl, "AWS::Events::Rule", nil)
+	rule := only(t, tpl, "AWS::Events::Rule", func(p map[string]any) bool { return p["Name"] == "lambdawatch-lambda-calls" })
 	cfg := detect.Config{TrustedAccounts: single.cfg.TrustedAccounts, OrgID: single.cfg.OrgID}
 	for _, tt := range []struct {
 		name  string
@@ -260,10 +268,11 @@ func TestSelfCheckCanFail(t *testing.T) {
 			}
 		})
 	}
-	// And the real permission, resolved, names this account's rule.
-	perm := only(t, tpl, "AWS::Lambda::Permission", nil)
+	// And the real permission, resolved, names this account's rule by the
+	// name the template gives it.
+	perm := only(t, tpl, "AWS::Lambda::Permission", func(p map[string]any) bool { return jsonString(p["SourceArn"]) == jsonString(arn(rule)) })
 	rec := permissionRecord(t, tpl, stack, perm, props(tpl, perm))
-	want := fmt.Sprintf(`"sourceArn":"arn:aws:events:%s:%s:rule/%s-%s-SELFCHECK01"`, testRegion, testAccount, stack, rule)
+	want := fmt.Sprintf(`"sourceArn":"arn:aws:events:%s:%s:rule/lambdawatch-lambda-calls"`, testRegion, testAccount)
 	if !strings.Contains(string(rec.RequestParameters), want) {
 		t.Errorf("record %s lacks %s", rec.RequestParameters, want)
 	}
