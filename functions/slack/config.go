@@ -73,10 +73,10 @@ func checkURL(name, raw string, allowHTTP bool) error {
 		// Only known schemes are named: "host/path:x" parses with its
 		// start, secret path and all, as the scheme.
 		got := "another scheme"
-		switch {
-		case u.Scheme == "":
+		switch u.Scheme {
+		case "":
 			got = "no scheme"
-		case u.Scheme == "http" || u.Scheme == "https":
+		case "http", "https":
 			got = u.Scheme
 			if u.Host == "" {
 				got += " without a host"
