@@ -70,7 +70,19 @@ func checkURL(name, raw string, allowHTTP bool) error {
 		if allowHTTP {
 			want = "http or https"
 		}
-		return fmt.Errorf("%s must be an absolute %s URL (got scheme %q)", name, want, u.Scheme)
+		// Only known schemes are named: "host/path:x" parses with its
+		// start, secret path and all, as the scheme.
+		got := "another scheme"
+		switch u.Scheme {
+		case "":
+			got = "no scheme"
+		case "http", "https":
+			got = u.Scheme
+			if u.Host == "" {
+				got += " without a host"
+			}
+		}
+		return fmt.Errorf("%s must be an absolute %s URL (got %s)", name, want, got)
 	}
 	return nil
 }

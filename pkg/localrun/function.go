@@ -118,6 +118,11 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invoke %s: read response: %w", f.Name, err)
 	}
+	if resp.StatusCode == http.StatusBadGateway {
+		// The emulator's answer when the bootstrap exits, say in a
+		// failed cold start; Lambda reports it as a function error.
+		return nil, &FunctionError{Function: f.Name, Type: "Runtime.ExitError", Message: "the runtime exited: " + nonEmptyBody(body, resp.Status)}
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("invoke %s: emulator answered %s: %s", f.Name, resp.Status, body)
 	}
@@ -212,4 +217,11 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return w.next.Write(p)
+}
+
+func nonEmptyBody(body []byte, alt string) string {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return alt
+	}
+	return string(body)
 }

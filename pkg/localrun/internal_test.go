@@ -88,6 +88,11 @@ func TestInvokeFunctionError(t *testing.T) {
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
+		if string(b) == "init failed" {
+			// What the emulator answers when the bootstrap exits.
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
 		io.WriteString(w, answers[string(b)])
 	}))
 	defer srv.Close()
@@ -97,6 +102,7 @@ func TestInvokeFunctionError(t *testing.T) {
 		wantErr string
 	}{
 		{"ok", ""}, {"null", ""}, {"error", "wrapError: publish failed"}, {"timeout", "Timeout: Task timed out"},
+		{"init failed", "Runtime.ExitError"},
 	} {
 		out, err := f.Invoke(context.Background(), []byte(tc.in))
 		var fe *FunctionError

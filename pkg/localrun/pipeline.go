@@ -34,6 +34,9 @@ type Config struct {
 	SlackEnv   []string
 	// Timeout is each function's timeout; default 30s.
 	Timeout time.Duration
+	// SlackBatch is the most messages one Slack invocation gets, as the
+	// event source mapping's batch size; default 10.
+	SlackBatch int
 
 	// SNSMiddleware, if set, wraps goaws's handler: tests use it to make
 	// SNS fail.
@@ -72,6 +75,9 @@ func Start(ctx context.Context, cfg Config) (p *Pipeline, err error) {
 	cfg.Topic = orDefault(cfg.Topic, "alerts")
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.SlackBatch <= 0 {
+		cfg.SlackBatch = 10
 	}
 	if cfg.Logs == nil {
 		cfg.Logs = io.Discard
@@ -169,25 +175,41 @@ type Result struct {
 
 // Send delivers ev to the monitor as EventBridge does (an asynchronous
 // invocation), then hands each message the monitor published to the
-// Slack function as SQS does: in batches of up to 10, each record's body
-// the message's sqs member, its attributes the message's. It returns
-// once the Slack function has answered, so that calls can be made in
-// turn and their output read in order. An error is the pipeline's own
-// failure, not a function's.
+// Slack function as SQS does: in batches of up to SlackBatch, each
+// record's body the message's sqs member, its attributes the message's.
+// It returns once the Slack function has answered, so that calls can be
+// made in turn and their output read in order. An error is the
+// pipeline's own failure, not a function's.
 func (p *Pipeline) Send(ctx context.Context, ev events.CloudWatchEvent) (Result, error) {
-	payload, err := json.Marshal(ev)
-	if err != nil {
-		return Result{}, fmt.Errorf("encode event %s: %w", ev.ID, err)
-	}
+	return p.SendAll(ctx, []events.CloudWatchEvent{ev})
+}
+
+// SendAll is Send for many events arriving together, as in an alert
+// storm: each goes to the monitor in turn, then every message they
+// published waits in the queue and reaches the Slack function in batches
+// of up to SlackBatch. MonitorErr joins the monitor's failures.
+func (p *Pipeline) SendAll(ctx context.Context, evs []events.CloudWatchEvent) (Result, error) {
 	var res Result
-	if _, err := p.Monitor.Invoke(ctx, payload); err != nil {
-		if fe := (*FunctionError)(nil); !errors.As(err, &fe) {
-			return Result{}, err
+	var monitorErrs []error
+	for _, ev := range evs {
+		payload, err := json.Marshal(ev)
+		if err != nil {
+			return Result{}, fmt.Errorf("encode event %s: %w", ev.ID, err)
 		}
-		res.MonitorErr = err
+		if _, err := p.Monitor.Invoke(ctx, payload); err != nil {
+			if fe := (*FunctionError)(nil); !errors.As(err, &fe) {
+				return Result{}, err
+			}
+			monitorErrs = append(monitorErrs, err)
+		}
+	}
+	if len(monitorErrs) == 1 {
+		res.MonitorErr = monitorErrs[0]
+	} else {
+		res.MonitorErr = errors.Join(monitorErrs...)
 	}
 	// goaws posts to the glue before Publish returns: every message of
-	// this invocation is in by now.
+	// these invocations is in by now.
 	ns, err := p.glue.take()
 	if err != nil {
 		return res, fmt.Errorf("sns delivery: %w", err)
@@ -195,8 +217,9 @@ func (p *Pipeline) Send(ctx context.Context, ev events.CloudWatchEvent) (Result,
 	for _, n := range ns {
 		res.Alerts = append(res.Alerts, Alert{Notification: n})
 	}
-	for start := 0; start < len(res.Alerts); start += 10 {
-		batch := res.Alerts[start:min(start+10, len(res.Alerts))]
+	size := p.cfg.SlackBatch
+	for start := 0; start < len(res.Alerts); start += size {
+		batch := res.Alerts[start:min(start+size, len(res.Alerts))]
 		resp, err := p.deliver(ctx, batch)
 		if err != nil {
 			var fe *FunctionError

@@ -250,7 +250,8 @@ func shortResource(f detect.Finding) string {
 func Email(f detect.Finding) string {
 	rule, ok := detect.RuleByID(f.Rule)
 	if !ok {
-		rule = detect.Rule{ID: f.Rule, Title: "Finding " + f.Rule}
+		// The ID is record text here, not one of ours.
+		rule = detect.Rule{ID: f.Rule, Title: "Finding " + oneLine(f.Rule)}
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s\n", f.Severity, rule.Title)

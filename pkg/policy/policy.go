@@ -5,10 +5,12 @@ package policy
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // PrincipalKind says what sort of caller a principal names.
@@ -91,9 +93,20 @@ func ParsePrincipal(s string) Principal {
 	return p
 }
 
+// MaxStatement is the largest statement ParseStatement reads: Lambda
+// stores at most 20 KB of resource policy per function, so one statement
+// cannot be larger; anything bigger did not come from Lambda.
+const MaxStatement = 20 * 1024
+
+// ErrTooLarge is wrapped by the error for a statement over MaxStatement.
+var ErrTooLarge = errors.New("statement too large")
+
 // ParseStatement reads one statement, as Lambda returns it in
 // responseElements.statement of AddPermission.
 func ParseStatement(data []byte) (Statement, error) {
+	if len(data) > MaxStatement {
+		return Statement{}, fmt.Errorf("statement: %d bytes, over the %d bytes Lambda allows a whole function policy: %w", len(data), MaxStatement, ErrTooLarge)
+	}
 	var raw struct {
 		Sid       string                                `json:"Sid"`
 		Effect    string                                `json:"Effect"`
@@ -230,7 +243,7 @@ type ARN struct {
 func ParseARN(s string) (ARN, error) {
 	parts := strings.SplitN(s, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" {
-		return ARN{}, fmt.Errorf("not an ARN: %q", s)
+		return ARN{}, fmt.Errorf("not an ARN: %q", clip(s, 80))
 	}
 	return ARN{Partition: parts[1], Service: parts[2], Region: parts[3], Account: parts[4], Resource: parts[5]}, nil
 }
@@ -297,4 +310,15 @@ func typeName(v any) string {
 		return "null"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// clip is the start of s, for error messages: a record can hold megabytes.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }

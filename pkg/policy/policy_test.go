@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -186,6 +187,9 @@ func FuzzParseStatement(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, err := ParseStatement(data)
+		if len(data) > MaxStatement && !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("%d-byte statement: error %v, want ErrTooLarge", len(data), err)
+		}
 		if err != nil {
 			return
 		}

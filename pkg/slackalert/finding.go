@@ -10,10 +10,20 @@ import (
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 )
 
+// MaxBody is the largest message body DecodeFinding reads: SNS publishes
+// at most 256 KiB, so a larger body did not come from the alerts topic.
+const MaxBody = 256 * 1024
+
+// ErrTooLarge is wrapped by DecodeFinding's error for a body over MaxBody.
+var ErrTooLarge = errors.New("message too large")
+
 // DecodeFinding reads one SQS message body: the JSON form of a
 // detect.Finding. The error says what is wrong with the body.
 func DecodeFinding(body []byte) (detect.Finding, error) {
 	var f detect.Finding
+	if len(body) > MaxBody {
+		return f, fmt.Errorf("body is %d bytes, over the %d bytes SNS delivers: %w", len(body), MaxBody, ErrTooLarge)
+	}
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return f, errors.New("empty body, want a JSON finding")

@@ -2,6 +2,7 @@ package slackalert
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -19,7 +20,7 @@ import (
 //
 // Up to SummaryAbove findings are posted one message each. A larger batch
 // becomes one summary message plus, posted in full, at most MaxDetailed
-// CRITICAL findings. Which messages fail then:
+// CRITICAL findings, the first of each rule. Which messages fail then:
 //
 //   - the summary fails: every message it covers, except CRITICAL ones
 //     whose own post succeeded (they are in Slack in full; retrying them
@@ -31,7 +32,8 @@ import (
 // Identical findings in one batch (at-least-once delivery) are posted once;
 // their messages succeed or fail together.
 //
-// A body that is not a finding is logged with the reason and reported as
+// A body that is not a finding, or is larger than SNS delivers (MaxBody),
+// is logged with the reason and reported as
 // a failure: SQS retries it until maxReceiveCount and then moves it to the
 // dead-letter queue, where it can be read, rather than dropping it.
 type Handler struct {
@@ -91,6 +93,17 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	bad, dups := 0, 0
 	for i, m := range ev.Records {
 		f, err := DecodeFinding([]byte(m.Body))
+		if errors.Is(err, ErrTooLarge) {
+			// Not read, not quoted: it goes to the dead-letter queue
+			// after maxReceiveCount, without holding up the others.
+			bad++
+			log.ErrorContext(ctx, "bad message: too large",
+				"err", fmt.Errorf("message %d (id %s): %w", i, m.MessageId, err),
+				"index", i, "messageId", m.MessageId, "bytes", len(m.Body), "maxBytes", MaxBody,
+				"receiveCount", m.Attributes["ApproximateReceiveCount"])
+			fail(m.MessageId)
+			continue
+		}
 		if err != nil {
 			bad++
 			log.ErrorContext(ctx, "bad message: not a finding",
@@ -151,10 +164,14 @@ func (h *Handler) summarize(ctx context.Context, items []item) []item {
 		maxDetailed = 3
 	}
 	var detailed []item
+	detailedRule := map[string]bool{}
 	fs := make([]detect.Finding, len(items))
 	for i, it := range items {
 		fs[i] = it.finding
-		if it.finding.Severity == detect.Critical && len(detailed) < maxDetailed {
+		// One CRITICAL of each rule in full: in a storm (the same grant
+		// on hundreds of functions) more of the same add posts, not news.
+		if it.finding.Severity == detect.Critical && len(detailed) < maxDetailed && !detailedRule[it.finding.Rule] {
+			detailedRule[it.finding.Rule] = true
 			detailed = append(detailed, it)
 		}
 		// The summary shows counts; the log keeps each alert in full.

@@ -78,6 +78,11 @@ func TestHandler(t *testing.T) {
 		f.Rule, f.Severity = detect.RuleCrossAccountInvoke, detect.High
 		return body(t, f)
 	}
+	critOf := func(rule, actor string) string {
+		f := withActor(typical(), actor)
+		f.Rule = rule
+		return body(t, f)
+	}
 	for _, tc := range []struct {
 		name       string
 		bodies     []string
@@ -94,21 +99,23 @@ func TestHandler(t *testing.T) {
 			[]string{"a1"}, []string{"m0", "m2"}},
 		{"bad messages do not count towards a summary", []string{"x", "y", crit("a1"), high("a2"), high("a3"), high("a4"), high("a5")}, nil,
 			[]string{"a1", "a2", "a3", "a4", "a5"}, []string{"m0", "m1"}},
-		{"six become a summary and the criticals", []string{high("a0"), crit("a1"), high("a2"), crit("a3"), high("a4"), high("a5")}, nil,
+		{"six become a summary and the criticals", []string{high("a0"), crit("a1"), high("a2"), critOf("r3", "a3"), high("a4"), high("a5")}, nil,
 			[]string{"lambdawatch: 6 alerts", "a1", "a3"}, nil},
-		{"at most three criticals in full", []string{crit("a0"), crit("a1"), crit("a2"), crit("a3"), crit("a4"), crit("a5"), crit("a6")}, nil,
-			[]string{"lambdawatch: 7 alerts", "a0", "a1", "a2"}, nil},
-		{"summary fails: all but the posted criticals", []string{high("a0"), crit("a1"), high("a2"), crit("a3"), high("a4"), high("a5")}, []string{"lambdawatch:"},
+		{"one critical of a rule in full", []string{crit("a0"), crit("a1"), crit("a2"), crit("a3"), crit("a4"), crit("a5"), crit("a6")}, nil,
+			[]string{"lambdawatch: 7 alerts", "a0"}, nil},
+		{"at most three criticals in full", []string{crit("a0"), critOf("r1", "a1"), crit("a2"), critOf("r2", "a3"), critOf("r3", "a4"), critOf("r4", "a5")}, nil,
+			[]string{"lambdawatch: 6 alerts", "a0", "a1", "a3"}, nil},
+		{"summary fails: all but the posted criticals", []string{high("a0"), crit("a1"), high("a2"), critOf("r3", "a3"), high("a4"), high("a5")}, []string{"lambdawatch:"},
 			[]string{"a1", "a3"}, []string{"m0", "m2", "m4", "m5"}},
-		{"critical fails after the summary: it is retried", []string{high("a0"), crit("a1"), high("a2"), crit("a3"), high("a4"), high("a5")}, []string{"a3"},
+		{"critical fails after the summary: it is retried", []string{high("a0"), crit("a1"), high("a2"), critOf("r3", "a3"), high("a4"), high("a5")}, []string{"a3"},
 			[]string{"lambdawatch: 6 alerts", "a1"}, []string{"m3"}},
 		{"duplicates posted once", []string{crit("a1"), crit("a1"), high("a2")}, nil, []string{"a1", "a2"}, nil},
 		{"a duplicate shares the failure", []string{crit("a1"), high("a2"), crit("a1")}, []string{"a1"}, []string{"a2"}, []string{"m0", "m2"}},
 		{"duplicates do not count towards a summary", []string{crit("a1"), crit("a1"), crit("a1"), high("a2"), high("a3"), high("a4"), high("a5")}, nil,
 			[]string{"a1", "a2", "a3", "a4", "a5"}, nil},
-		{"summary fails with duplicates", []string{high("a0"), crit("a1"), high("a2"), crit("a3"), high("a4"), high("a5"), high("a0")}, []string{"lambdawatch:"},
+		{"summary fails with duplicates", []string{high("a0"), crit("a1"), high("a2"), critOf("r3", "a3"), high("a4"), high("a5"), high("a0")}, []string{"lambdawatch:"},
 			[]string{"a1", "a3"}, []string{"m0", "m2", "m4", "m5", "m6"}},
-		{"everything fails", []string{high("a0"), crit("a1"), high("a2"), crit("a3"), high("a4"), high("a5")}, []string{"lambdawatch:", "a1", "a3"},
+		{"everything fails", []string{high("a0"), crit("a1"), high("a2"), critOf("r3", "a3"), high("a4"), high("a5")}, []string{"lambdawatch:", "a1", "a3"},
 			nil, []string{"m0", "m1", "m2", "m3", "m4", "m5"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
