@@ -98,7 +98,7 @@ func (d *decoder) failLine(line int, format string, args ...any) {
 	if line > 0 {
 		at += fmt.Sprintf(" (line %d)", line)
 	}
-	d.emit(Record{}, fmt.Errorf(at+": "+format, args...))
+	d.emit(Record{}, fmt.Errorf("%s: %w", at, fmt.Errorf(format, args...)))
 }
 
 // line is the line of the input at byte offset off.
