@@ -384,21 +384,27 @@ func (d *decoder) object(data []byte, depth int) {
 			d.fail("detail: %w", err)
 			return
 		}
-		d.emitChecked(rec)
+		d.emitChecked(rec, env.Detail)
 	case env.DigestStartTime != "":
 		d.records++ // a digest file: it lists log files, it holds no calls
 	case env.AthenaEventSource != nil || env.AthenaEventName != nil:
 		d.athena(data)
 	default:
-		d.emitChecked(env.Record)
+		d.emitChecked(env.Record, data)
 	}
 }
 
 // emitChecked rejects objects that carry none of a record's identifying
-// fields, such as a stray configuration file.
-func (d *decoder) emitChecked(r Record) {
+// fields, such as a stray configuration file, and records whose name is
+// not written as CloudTrail writes it (see EventNames). raw is the record's
+// JSON.
+func (d *decoder) emitChecked(r Record, raw []byte) {
 	if r.EventName == "" && r.EventSource == "" {
 		d.fail("not a CloudTrail record: no eventName or eventSource")
+		return
+	}
+	if !nameWritten(raw, r.EventName) {
+		d.fail("eventName %q is under a key CloudTrail does not write (the key is spelt eventName)", r.EventName)
 		return
 	}
 	d.records++
@@ -413,14 +419,18 @@ func (d *decoder) athena(data []byte) {
 		d.fail("Athena row: %w", err)
 		return
 	}
-	d.emitRow(rec, bad)
+	d.emitRow(rec, bad, data)
 }
 
 // emitRow emits a record whose row had bad parts: an error for each, then
-// the record, all at the record's position.
-func (d *decoder) emitRow(r Record, bad []error) {
+// the record, all at the record's position. raw is the row's JSON.
+func (d *decoder) emitRow(r Record, bad []error, raw []byte) {
 	if len(bad) == 0 || (r.EventName == "" && r.EventSource == "") {
-		d.emitChecked(r)
+		d.emitChecked(r, raw)
+		return
+	}
+	if !nameWritten(raw, r.EventName) {
+		d.fail("eventname %q is under a key Athena does not write (the column is eventname)", r.EventName)
 		return
 	}
 	d.records++

@@ -46,8 +46,12 @@ func TestMatch(t *testing.T) {
 		{"a name without suffix", logFile(record("lambda.amazonaws.com", "CreateFunctionUrlConfig")), true},
 		{"a name spelt with an escape", logFile(record("lambda.amazonaws.com", `\u0041ddPermission20150331v2`)), true},
 		{"an escape anywhere", logFile(other, `{"userAgent":"\u00e9"}`), true},
-		{"keys in another case", []byte(`{"EVENTSOURCE":"lambda.amazonaws.com","EVENTNAME":"AddPermission"}`), true},
-		{"a name inside another string", logFile(`{"eventSource":"iam.amazonaws.com","eventName":"PutRolePolicy","requestParameters":{"policyDocument":"{\"Action\":\"lambda:AddPermission\"}"}}`), true},
+		// The decoder refuses a name under a key CloudTrail does not write.
+		{"keys in another case", []byte(`{"EVENTSOURCE":"lambda.amazonaws.com","EVENTNAME":"AddPermission"}`), false},
+		{"a name inside another string", logFile(`{"eventSource":"iam.amazonaws.com","eventName":"PutRolePolicy","requestParameters":{"policyDocument":"{\"Action\":\"lambda:AddPermission\"}"}}`), false},
+		{"spaces around the colon", []byte("{\"eventSource\":\"lambda.amazonaws.com\",\"eventName\" :\n \"AddPermission\"}"), true},
+		{"an Athena row", []byte(`{"eventsource":"lambda.amazonaws.com","eventname":"AddPermission20150331v2"}`), true},
+		{"a name nested in another record", logFile(`{"eventSource":"s3.amazonaws.com","eventName":"GetObject","requestParameters":{"eventName":"AddPermission"}}`), true},
 		{"a name in another case", logFile(record("lambda.amazonaws.com", "addpermission")), false},
 	}
 	for _, s := range detect.Watched {
