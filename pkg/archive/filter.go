@@ -56,22 +56,28 @@ func (f Filter) Bounded() bool {
 // its key tells them, are within the bounds. A key outside the layout is
 // kept: see Unfiltered.
 func (f Filter) Keep(key string) bool {
-	if !cloudtrail.RecordFile(key) {
-		return false
-	}
-	p := parse(key, true)
-	return !p.other && f.match(p)
+	keep, _ := f.check(key)
+	return keep
 }
 
 // Unfiltered says whether Keep keeps key without having applied every bound
 // set, because the key lies outside the layout and does not tell its
 // account, region or time. Callers count these to warn about them.
 func (f Filter) Unfiltered(key string) bool {
-	if !f.Keep(key) {
-		return false
+	_, unfiltered := f.check(key)
+	return unfiltered
+}
+
+// check is Keep and Unfiltered, with one parse.
+func (f Filter) check(key string) (keep, unfiltered bool) {
+	if !cloudtrail.RecordFile(key) {
+		return false, false
 	}
 	p := parse(key, true)
-	return (len(f.Accounts) > 0 && p.account == "") ||
+	if p.other || !f.match(p) {
+		return false, false
+	}
+	return true, (len(f.Accounts) > 0 && p.account == "") ||
 		(len(f.Regions) > 0 && p.region == "") ||
 		((!f.Since.IsZero() || !f.Until.IsZero()) && p.lo.IsZero())
 }

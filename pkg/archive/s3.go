@@ -273,8 +273,8 @@ func (b *Bucket) items(f *folder, out *s3.ListObjectsV2Output) []item {
 	items := make([]item, 0, len(out.Contents)+len(out.CommonPrefixes))
 	for _, o := range out.Contents {
 		key := aws.ToString(o.Key)
-		if b.Filter.Keep(key) {
-			items = append(items, item{obj: Object{Key: key, Size: aws.ToInt64(o.Size), Unfiltered: b.Filter.Unfiltered(key)}})
+		if keep, unfiltered := b.Filter.check(key); keep {
+			items = append(items, item{obj: Object{Key: key, Size: aws.ToInt64(o.Size), Unfiltered: unfiltered}})
 		}
 	}
 	for _, p := range out.CommonPrefixes {
