@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -20,6 +21,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/lambdawatch/lambdawatch/pkg/archive"
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 	"github.com/lambdawatch/lambdawatch/pkg/prefilter"
@@ -39,6 +41,9 @@ type scanOptions struct {
 	failSet bool
 	config  detect.Config
 	paths   []string
+	// filter narrows the inputs by the folders CloudTrail files them in,
+	// and the records by their time, account and region.
+	filter archive.Filter
 	// prefilter skips the JSON decoding of files that hold no watched
 	// call; off, every file is decoded (to check the filter).
 	prefilter bool
@@ -49,6 +54,8 @@ func parseScanFlags(args []string, stderr io.Writer) (scanOptions, error) {
 	var (
 		o                       scanOptions
 		trusted, minSev, failOn string
+		since, until            string
+		accounts, regions       string
 		fset                    = flag.NewFlagSet("scan", flag.ContinueOnError)
 	)
 	fset.SetOutput(stderr)
@@ -62,6 +69,10 @@ func parseScanFlags(args []string, stderr io.Writer) (scanOptions, error) {
 	fset.StringVar(&o.config.MonitorPrefix, "monitor-prefix", cmp.Or(os.Getenv("MONITOR_PREFIX"), detect.DefaultMonitorPrefix), "name `prefix` of lambdawatch's own resources, whose changes are monitor-tampering (default from MONITOR_PREFIX)")
 	fset.StringVar(&minSev, "min-severity", "MEDIUM", "print findings at or above this `level`: INFO, LOW, MEDIUM, HIGH, CRITICAL")
 	fset.StringVar(&failOn, "fail-on", "", "exit 1 when a printed finding is at or above this `level`")
+	fset.StringVar(&since, "since", "", "only calls at or after this `time`: a date (2026-01-02), an RFC 3339 time, or a time back from now (36h, 90d, 2w)")
+	fset.StringVar(&until, "until", "", "only calls at or before this `time` (a date means the whole day)")
+	fset.StringVar(&accounts, "accounts", "", "only these comma-separated `accounts`")
+	fset.StringVar(&regions, "regions", "", "only these comma-separated `regions`")
 	fset.BoolVar(&o.prefilter, "prefilter", true, "skip the JSON decoding of files whose bytes name no watched call; -prefilter=false decodes every file")
 	if err := fset.Parse(args); err != nil {
 		return o, err
@@ -70,15 +81,26 @@ func parseScanFlags(args []string, stderr io.Writer) (scanOptions, error) {
 	if o.format != "text" && o.format != "json" {
 		errs = append(errs, fmt.Errorf("--format %q: want text or json", o.format))
 	}
-	for _, a := range strings.Split(trusted, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			o.config.TrustedAccounts = append(o.config.TrustedAccounts, a)
+	o.config.TrustedAccounts = list(trusted)
+	o.filter.Accounts, o.filter.Regions = list(accounts), list(regions)
+	now := time.Now()
+	var err error
+	if since != "" {
+		if o.filter.Since, err = archive.ParseTime(since, now); err != nil {
+			errs = append(errs, fmt.Errorf("--since: %w", err))
 		}
+	}
+	if until != "" {
+		if o.filter.Until, err = archive.ParseUntil(until, now); err != nil {
+			errs = append(errs, fmt.Errorf("--until: %w", err))
+		}
+	}
+	if err := o.filter.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := o.config.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	var err error
 	if o.min, err = detect.ParseSeverity(minSev); err != nil {
 		errs = append(errs, fmt.Errorf("--min-severity: %w", err))
 	}
@@ -99,6 +121,17 @@ func parseScanFlags(args []string, stderr io.Writer) (scanOptions, error) {
 	return o, errors.Join(errs...)
 }
 
+// list splits a comma-separated flag value.
+func list(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 func scan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o, err := parseScanFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -114,13 +147,16 @@ func scan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // runScan is scan once its flags are read.
 func runScan(o scanOptions, stdin io.Reader, stdout, stderr io.Writer) int {
 	start := time.Now()
-	s := scanner{engine: detect.New(o.config), min: o.min}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := scanner{engine: detect.New(o.config), min: o.min, filter: o.filter, ctx: ctx}
 	if o.prefilter {
-		s.filter = prefilter.New(watchedActions())
+		s.prefilter = prefilter.New(watchedActions())
 	}
 	if o.progress {
 		s.progress = newProgress(stderr)
 	}
+	s.s3 = func(ctx context.Context) (archive.API, error) { return archive.NewClient(ctx) }
 	out := newPrinter(o.format, stdout)
 	var (
 		sum      summary
@@ -152,6 +188,9 @@ func runScan(o scanOptions, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	sum.write(stderr, o.min, time.Since(start))
+	if sum.unfiltered > 0 {
+		fmt.Fprintf(stderr, "%d files outside the AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD layout were read whole: --since, --until, --accounts and --regions applied to their records only\n", sum.unfiltered)
+	}
 	switch {
 	case sum.errs > 0:
 		return exitUsage
@@ -173,15 +212,20 @@ func watchedActions() []string {
 
 // scanner judges inputs: files, folders of them, standard input.
 type scanner struct {
-	engine   *detect.Engine
-	filter   *prefilter.Filter // nil: decode every input
-	min      detect.Severity
-	progress *progress // nil: none shown
+	ctx       context.Context
+	engine    *detect.Engine
+	prefilter *prefilter.Filter // nil: decode every input
+	filter    archive.Filter
+	min       detect.Severity
+	progress  *progress // nil: none shown
+	// s3 makes the S3 client, once, when a path names a bucket.
+	s3 func(context.Context) (archive.API, error)
 }
 
 // result is what one input gave, or an error met while finding inputs.
 type result struct {
 	input      bool // an input was read (or tried)
+	unfiltered bool // outside the AWSLogs layout while a bound is set
 	decoded    bool // its bytes were decoded: the prefilter kept them
 	skipped    bool // the prefilter showed it holds no watched call
 	records    int
@@ -214,7 +258,9 @@ func (s *scanner) scan(paths []string, stdin io.Reader, workers int) iter.Seq[re
 			wg.Go(func() {
 				var ir cloudtrail.InputReader
 				for j := range work {
+					unfiltered := j.res.unfiltered
 					j.res = s.input(j.name, j.open, &ir)
+					j.res.unfiltered = unfiltered
 					if s.progress != nil {
 						s.progress.done(j.res)
 					}
@@ -249,7 +295,7 @@ func (s *scanner) scan(paths []string, stdin io.Reader, workers int) iter.Seq[re
 					return false
 				}
 			}
-			w := walker{send: send, stdin: stdin, walked: map[string]bool{}}
+			w := walker{s: s, send: send, stdin: stdin, walked: map[string]bool{}}
 			for _, p := range paths {
 				if !w.inputs(p) {
 					return
@@ -277,9 +323,13 @@ func failed(format string, args ...any) *job {
 
 // walker finds the inputs that paths name.
 type walker struct {
+	s      *scanner
 	send   func(*job) bool // false once nobody wants more
 	stdin  io.Reader
 	walked map[string]bool // folders walked, by real path: links may loop
+
+	client    archive.API
+	clientErr error
 }
 
 // inputs sends a job for each input p names: a file, a folder (walked,
@@ -289,14 +339,66 @@ func (w *walker) inputs(p string) bool {
 	if p == "-" {
 		return w.send(&job{name: "-", open: func() (io.ReadCloser, error) { return io.NopCloser(w.stdin), nil }, done: make(chan struct{})})
 	}
+	if strings.HasPrefix(p, "s3://") {
+		return w.bucket(p)
+	}
 	info, err := os.Stat(p)
 	if err != nil {
 		return w.send(failed("%v", err))
 	}
 	if !info.IsDir() {
-		return w.send(fileJob(p))
+		return w.file(p, true)
 	}
 	return w.walk(p)
+}
+
+// file sends a job for the file at path, unless the filter rules it out.
+// A file named on the command line is read whatever its name, as long as
+// no bound rules it out.
+func (w *walker) file(path string, named bool) bool {
+	key := filepath.ToSlash(path)
+	if !w.s.filter.Keep(key) && (!named || w.s.filter.Bounded() && cloudtrail.RecordFile(filepath.Base(path))) {
+		return true
+	}
+	j := fileJob(path)
+	j.res.unfiltered = w.s.filter.Unfiltered(key)
+	return w.send(j)
+}
+
+// bucket sends a job for each object under an s3:// URL, listed as the
+// filter allows, in key order.
+func (w *walker) bucket(url string) bool {
+	name, prefix, err := archive.ParseURL(url)
+	if err != nil {
+		return w.send(failed("%v", err))
+	}
+	client, err := w.s3()
+	if err != nil {
+		return w.send(failed("%s: %v", url, err))
+	}
+	b := &archive.Bucket{Client: client, Name: name, Prefix: prefix, Filter: w.s.filter}
+	for obj, err := range b.Objects(w.s.ctx) {
+		if err != nil {
+			if !w.send(failed("%v", err)) {
+				return false
+			}
+			continue
+		}
+		j := &job{name: b.URL(obj.Key), open: func() (io.ReadCloser, error) { return b.Open(w.s.ctx, obj.Key) }, done: make(chan struct{})}
+		j.res.unfiltered = obj.Unfiltered
+		if !w.send(j) {
+			return false
+		}
+	}
+	return true
+}
+
+// s3 returns the S3 client, made on first use.
+func (w *walker) s3() (archive.API, error) {
+	if w.client == nil && w.clientErr == nil {
+		w.client, w.clientErr = w.s.s3(w.s.ctx)
+	}
+	return w.client, w.clientErr
 }
 
 func fileJob(path string) *job {
@@ -337,6 +439,9 @@ func (w *walker) walk(root string) bool {
 			if path != real && w.walked[path] {
 				return filepath.SkipDir
 			}
+			if path != real && !w.s.filter.Descend(filepath.ToSlash(shown)+"/") {
+				return filepath.SkipDir // years, days, accounts, regions out of bounds
+			}
 			w.walked[path] = true
 		case d.Type()&fs.ModeSymlink != 0:
 			info, err := os.Stat(path)
@@ -346,10 +451,10 @@ func (w *walker) walk(root string) bool {
 			case info.IsDir():
 				ok = w.walk(shown)
 			case info.Mode().IsRegular() && cloudtrail.RecordFile(name):
-				ok = send(fileJob(shown))
+				ok = w.file(shown, false)
 			}
 		case d.Type().IsRegular() && cloudtrail.RecordFile(name):
-			ok = send(fileJob(shown))
+			ok = w.file(shown, false)
 		}
 		if !ok {
 			return filepath.SkipAll
@@ -380,7 +485,7 @@ func (s *scanner) input(name string, open func() (io.ReadCloser, error), ir *clo
 		// comes, without the prefilter, which needs the whole file.
 		stream = &counter{r: io.MultiReader(bytes.NewReader(data), rest)}
 		records = cloudtrail.DecodeStream(stream)
-	case s.filter != nil && !s.filter.Match(data):
+	case s.prefilter != nil && !s.prefilter.Match(data):
 		res.skipped = true
 		records = nil
 	}
@@ -392,6 +497,9 @@ func (s *scanner) input(name string, open func() (io.ReadCloser, error), ir *clo
 				continue
 			}
 			res.records++
+			if !s.keep(rec) {
+				continue
+			}
 			findings, err := s.engine.Judge(rec)
 			if err != nil {
 				res.errs = append(res.errs, fmt.Sprintf("%s: %s: %v", name, rec.Position, err))
@@ -414,6 +522,16 @@ func (s *scanner) input(name string, open func() (io.ReadCloser, error), ir *clo
 		res.errs = append(res.errs, fmt.Sprintf("%s: %v", name, readErr))
 	}
 	return res
+}
+
+// keep applies the filter's bounds to a record: a file's folder tells its
+// day, account and region only roughly (and not at all outside the
+// AWSLogs layout).
+func (s *scanner) keep(rec cloudtrail.Record) bool {
+	f := s.filter
+	return f.InTime(rec.EventTime) &&
+		(len(f.Accounts) == 0 || slices.Contains(f.Accounts, rec.RecipientAccountID)) &&
+		(len(f.Regions) == 0 || slices.Contains(f.Regions, rec.AWSRegion))
 }
 
 // wholeRead is the largest input read whole, decompressed, so that the

@@ -16,6 +16,7 @@ import (
 // standard error.
 type summary struct {
 	inputs, decoded, skipped, records, errs int
+	unfiltered                              int
 	bytes, compressed                       int64
 	byRule                                  map[string]int
 	printed                                 int
@@ -31,6 +32,9 @@ func (s *summary) add(res result) {
 	}
 	if res.skipped {
 		s.skipped++
+	}
+	if res.unfiltered {
+		s.unfiltered++
 	}
 	s.records += res.records
 	s.bytes += res.bytes
