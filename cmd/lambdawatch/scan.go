@@ -477,14 +477,20 @@ func (s *scanner) input(name string, open func() (io.ReadCloser, error), ir *clo
 		return res
 	}
 	data, rest, readErr := ir.Open(r, wholeRead)
-	records := cloudtrail.DecodeBytes(data)
+	// Within a file the prefilter passes, it also passes over the
+	// records that name no watched call.
+	var keep func([]byte) bool
+	if s.prefilter != nil {
+		keep = s.prefilter.Match
+	}
+	records := cloudtrail.DecodeBytes(data, keep)
 	var stream *counter
 	switch {
 	case rest != nil:
 		// Too large to hold whole (a big export, say): decoded as it
-		// comes, without the prefilter, which needs the whole file.
+		// comes, each record through the prefilter.
 		stream = &counter{r: io.MultiReader(bytes.NewReader(data), rest)}
-		records = cloudtrail.DecodeStream(stream)
+		records = cloudtrail.DecodeStream(stream, keep)
 	case s.prefilter != nil && !s.prefilter.Match(data):
 		res.skipped = true
 		records = nil

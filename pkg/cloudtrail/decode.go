@@ -76,6 +76,7 @@ func readAll(r io.Reader) ([]byte, error) {
 
 type decoder struct {
 	yield   func(Record, error) bool
+	keep    func([]byte) bool // nil: every record is decoded
 	input   []byte
 	records int  // values met so far that are, or should be, records
 	resync  bool // broken JSON was skipped: a stray ] or } may follow
@@ -214,6 +215,10 @@ func (d *decoder) value(data []byte, off, depth int) {
 				arrOff = off + len(data) - len(arr)
 			}
 			d.elements(arr, arrOff, depth+1)
+			return
+		}
+		if d.keep != nil && !d.keep(data) {
+			d.records++ // passed over; it keeps its place
 			return
 		}
 		d.object(data, depth)

@@ -15,7 +15,9 @@ import (
 // very many small files. The zero value is ready to use; it is not safe
 // for concurrent use.
 type InputReader struct {
-	buf bytes.Buffer
+	buf bytes.Buffer // the input, decompressed
+	raw bytes.Buffer // the input as stored
+	rd  bytes.Reader
 	br  *bufio.Reader
 	zr  *gzip.Reader
 	// Compressed counts the bytes read from the last input as they came,
@@ -38,29 +40,44 @@ func (ir *InputReader) Read(r io.Reader) ([]byte, error) {
 // Open or Read.
 func (ir *InputReader) Open(r io.Reader, whole int) (data []byte, rest io.Reader, err error) {
 	ir.buf.Reset()
-	cr := &countingReader{r: r, n: &ir.Compressed}
-	ir.Compressed = 0
-	if ir.br == nil {
-		ir.br = bufio.NewReaderSize(cr, 64<<10)
-	} else {
-		ir.br.Reset(cr)
-	}
-	var src io.Reader = ir.br
-	what := "read"
-	if head, _ := ir.br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
-		if ir.zr == nil {
-			ir.zr, err = gzip.NewReader(ir.br)
-		} else {
-			err = ir.zr.Reset(ir.br)
+	// Read the stored bytes first: the gunzipper runs fastest over bytes
+	// in memory, and a log file is small.
+	ir.raw.Reset()
+	n, readErr := ir.raw.ReadFrom(io.LimitReader(r, rawWhole+1))
+	ir.Compressed = n
+	var src io.Reader
+	if readErr == nil && n > rawWhole {
+		// Too large to hold: the rest streams through.
+		if ir.br == nil {
+			ir.br = bufio.NewReaderSize(nil, 64<<10)
 		}
-		if err != nil {
+		ir.br.Reset(io.MultiReader(bytes.NewReader(ir.raw.Bytes()), &countingReader{r: r, n: &ir.Compressed}))
+		src = ir.br
+	} else {
+		ir.rd.Reset(ir.raw.Bytes())
+		src = &ir.rd
+	}
+	what := "read"
+	if head := ir.raw.Bytes(); len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+		if ir.zr == nil {
+			ir.zr, err = gzip.NewReader(src)
+		} else {
+			err = ir.zr.Reset(src)
+		}
+		if err != nil && readErr == nil {
 			return nil, nil, fmt.Errorf("gzip: %w", err)
 		}
-		src, what = ir.zr, "gzip"
+		if err == nil {
+			src, what = ir.zr, "gzip"
+		}
 	}
 	whole = min(whole, maxInput)
 	_, err = ir.buf.ReadFrom(io.LimitReader(src, int64(whole)+1))
 	data = ir.buf.Bytes()
+	if readErr != nil {
+		// What was read before the error is still judged.
+		return data, nil, fmt.Errorf("read: after %d bytes: %w", n, readErr)
+	}
 	if err != nil {
 		return data, nil, fmt.Errorf("%s: after %d bytes: %w", what, len(data), err)
 	}
@@ -72,6 +89,10 @@ func (ir *InputReader) Open(r io.Reader, whole int) (data []byte, rest io.Reader
 	}
 	return data, &limited{r: src, left: int64(maxInput - len(data)), what: what, read: int64(len(data))}, nil
 }
+
+// rawWhole is the largest stored input read whole before it is
+// gunzipped; larger ones stream.
+const rawWhole = 8 << 20
 
 // limited reads the rest of a large input, failing past MaxInput and
 // naming where a read failed.
@@ -110,9 +131,13 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // DecodeBytes is Decode over an input already read whole and gunzipped.
-func DecodeBytes(data []byte) iter.Seq2[Record, error] {
+// keep, when not nil, sees each record's JSON (or each EventBridge event's,
+// or each Athena row's) first: a record it refuses is passed over without
+// being decoded, so no error in it is reported either. A hunt passes over
+// the records that name no call it watches.
+func DecodeBytes(data []byte, keep func(record []byte) bool) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
-		d := decoder{yield: yield, input: data}
+		d := decoder{yield: yield, input: data, keep: keep}
 		d.document()
 	}
 }

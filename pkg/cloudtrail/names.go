@@ -5,9 +5,14 @@ import (
 	"iter"
 )
 
-// nameKeys are the keys a call's name is written under: eventName in
-// CloudTrail's records, eventname in Athena's rows.
-var nameKeys = [][]byte{[]byte(`"eventName"`), []byte(`"eventname"`)}
+// A call's name is written under eventName in CloudTrail's records and
+// under eventname in Athena's rows. Both keys are found in one search for
+// their common part, vent: a v is far rarer in JSON than the quote, and a
+// byte search runs fastest on a rare first byte.
+var (
+	nameAnchor = []byte("vent")
+	nameTails  = [][]byte{[]byte(`Name"`), []byte(`name"`)}
+)
 
 // EventNames yields, in no set order, the name written under every
 // eventName (or eventname) key in data, as its raw bytes between the
@@ -21,32 +26,38 @@ var nameKeys = [][]byte{[]byte(`"eventName"`), []byte(`"eventname"`)}
 // (EVENTNAME), which CloudTrail never writes; Decode refuses such records.
 func EventNames(data []byte) iter.Seq[[]byte] {
 	return func(yield func([]byte) bool) {
-		for _, key := range nameKeys {
-			rest := data
-			for {
-				i := bytes.Index(rest, key)
-				if i < 0 {
-					break
-				}
-				rest = rest[i+len(key):]
-				j := skipSpace(rest, 0)
-				if j >= len(rest) || rest[j] != ':' {
-					continue
-				}
-				j = skipSpace(rest, j+1)
-				if j >= len(rest) || rest[j] != '"' {
-					continue
-				}
-				v := rest[j+1:]
-				end := bytes.IndexByte(v, '"')
-				if end < 0 {
-					break
-				}
-				if !yield(v[:end]) {
-					return
-				}
-				rest = v[end:]
+		for at := 0; ; {
+			i := bytes.Index(data[at:], nameAnchor)
+			if i < 0 {
+				return
 			}
+			i += at
+			at = i + len(nameAnchor)
+			if i < 2 || data[i-2] != '"' || data[i-1] != 'e' {
+				continue // prevent, say
+			}
+			tail := data[at:]
+			if !bytes.HasPrefix(tail, nameTails[0]) && !bytes.HasPrefix(tail, nameTails[1]) {
+				continue // eventSource, eventTime, ...
+			}
+			rest := tail[len(nameTails[0]):]
+			j := skipSpace(rest, 0)
+			if j >= len(rest) || rest[j] != ':' {
+				continue
+			}
+			j = skipSpace(rest, j+1)
+			if j >= len(rest) || rest[j] != '"' {
+				continue
+			}
+			v := rest[j+1:]
+			end := bytes.IndexByte(v, '"')
+			if end < 0 {
+				return
+			}
+			if !yield(v[:end]) {
+				return
+			}
+			at += len(nameTails[0]) + j + 1 + end
 		}
 	}
 }

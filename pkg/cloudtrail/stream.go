@@ -14,10 +14,11 @@ import (
 // come (already gunzipped): a log file's records one at a time, JSON Lines
 // one line at a time. Memory stays at about the largest record. Unlike
 // Decode, it cannot find its way again after broken JSON: the error names
-// the record, and the rest of the input is not read.
-func DecodeStream(r io.Reader) iter.Seq2[Record, error] {
+// the record, and the rest of the input is not read. keep is as for
+// DecodeBytes.
+func DecodeStream(r io.Reader, keep func(record []byte) bool) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
-		d := decoder{yield: yield}
+		d := decoder{yield: yield, keep: keep}
 		br := bufio.NewReaderSize(r, 64<<10)
 		if head, _ := br.Peek(3); bytes.Equal(head, []byte("\xef\xbb\xbf")) {
 			_, _ = br.Discard(3) // a byte order mark some editors write

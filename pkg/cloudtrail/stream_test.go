@@ -53,7 +53,7 @@ func TestDecodeStreamAgrees(t *testing.T) {
 	for name, in := range inputs {
 		t.Run(name, func(t *testing.T) {
 			want := outcome(Decode(strings.NewReader(in)))
-			got := outcome(DecodeStream(strings.NewReader(in)))
+			got := outcome(DecodeStream(strings.NewReader(in), nil))
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Errorf("stream:\n%s\nwhole:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
@@ -66,11 +66,11 @@ func TestDecodeStreamAgrees(t *testing.T) {
 
 func TestDecodeStreamBroken(t *testing.T) {
 	in := `{"Records":[` + rec1 + `,{"eventID":` + `]}` + "\n" + rec2
-	got := outcome(DecodeStream(strings.NewReader(in)))
+	got := outcome(DecodeStream(strings.NewReader(in), nil))
 	if len(got) != 2 || !strings.HasPrefix(got[0], "e1 record 1") || !strings.HasPrefix(got[1], "error: record 2: invalid JSON") || !strings.Contains(got[1], "the rest of the input is not read") {
 		t.Errorf("got %q", got)
 	}
-	got = outcome(DecodeStream(strings.NewReader(`{"Records":[` + rec1 + `,` + rec2[:40])))
+	got = outcome(DecodeStream(strings.NewReader(`{"Records":[`+rec1+`,`+rec2[:40]), nil))
 	if len(got) != 2 || !strings.HasPrefix(got[0], "e1 ") || !strings.HasPrefix(got[1], "error: record 2: input ends inside a value") {
 		t.Errorf("truncated: got %q", got)
 	}
@@ -98,7 +98,7 @@ func TestOpenLarge(t *testing.T) {
 		t.Fatalf("Open: %d bytes, rest %v, %v", len(data), rest, err)
 	}
 	records := 0
-	for rec, err := range DecodeStream(io.MultiReader(bytes.NewReader(data), rest)) {
+	for rec, err := range DecodeStream(io.MultiReader(bytes.NewReader(data), rest), nil) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +119,7 @@ func TestOpenLarge(t *testing.T) {
 	}
 	records = 0
 	var last error
-	for _, err := range DecodeStream(io.MultiReader(bytes.NewReader(data), rest)) {
+	for _, err := range DecodeStream(io.MultiReader(bytes.NewReader(data), rest), nil) {
 		if err != nil {
 			last = err
 			continue
@@ -141,7 +141,7 @@ func TestMaxRecord(t *testing.T) {
 	} {
 		for how, decode := range map[string]func(string) []string{
 			"whole":  func(s string) []string { return outcome(Decode(strings.NewReader(s))) },
-			"stream": func(s string) []string { return outcome(DecodeStream(strings.NewReader(s))) },
+			"stream": func(s string) []string { return outcome(DecodeStream(strings.NewReader(s), nil)) },
 		} {
 			got := decode(in)
 			if len(got) != 3 || !strings.HasPrefix(got[0], "e1 ") || !strings.HasPrefix(got[2], "e2 ") ||
@@ -163,5 +163,25 @@ func TestMaxRecord(t *testing.T) {
 		if strings.HasPrefix(out, "error") {
 			t.Fatalf("a large log file: %s", out)
 		}
+	}
+}
+
+// TestKeep: records keep refuses are passed over, not decoded (a broken
+// one reports nothing), and the others keep their positions.
+func TestKeep(t *testing.T) {
+	broken := `{"eventID":"bad","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"soon"}`
+	in := `{"Records":[` + broken + `,` + rec1 + `,` + rec2 + `]}` + "\n" + eventBridge(rec1)
+	keep := func(b []byte) bool { return !bytes.Contains(b, []byte("GetObject")) && !bytes.Contains(b, []byte(`"e2"`)) }
+	want := []string{"e1 record 2 AddPermission20150331v2", "e1 record 4 AddPermission20150331v2"}
+	for how, got := range map[string][]string{
+		"bytes":  outcome(DecodeBytes([]byte(in), keep)),
+		"stream": outcome(DecodeStream(strings.NewReader(in), keep)),
+	} {
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("%s: got %q, want %q", how, got, want)
+		}
+	}
+	if got := outcome(DecodeBytes([]byte(in), nil)); len(got) != 4 || !strings.Contains(got[0], "eventTime") {
+		t.Errorf("without keep: %q", got)
 	}
 }
