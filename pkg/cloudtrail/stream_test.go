@@ -171,7 +171,9 @@ func TestMaxRecord(t *testing.T) {
 func TestKeep(t *testing.T) {
 	broken := `{"eventID":"bad","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"soon"}`
 	in := `{"Records":[` + broken + `,` + rec1 + `,` + rec2 + `]}` + "\n" + eventBridge(rec1)
-	keep := func(b []byte) bool { return !bytes.Contains(b, []byte("GetObject")) && !bytes.Contains(b, []byte(`"e2"`)) }
+	keep := func(b []byte) bool {
+		return !bytes.Contains(b, []byte("GetObject")) && !bytes.Contains(b, []byte(`"e2"`))
+	}
 	want := []string{"e1 record 2 AddPermission20150331v2", "e1 record 4 AddPermission20150331v2"}
 	for how, got := range map[string][]string{
 		"bytes":  outcome(DecodeBytes([]byte(in), keep)),
