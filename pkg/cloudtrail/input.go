@@ -92,7 +92,7 @@ func (ir *InputReader) Open(r io.Reader, whole int) (data []byte, rest io.Reader
 
 // rawWhole is the largest stored input read whole before it is
 // gunzipped; larger ones stream.
-const rawWhole = 8 << 20
+var rawWhole int64 = 8 << 20 // lowered by tests
 
 // limited reads the rest of a large input, failing past MaxInput and
 // naming where a read failed.

@@ -187,3 +187,50 @@ func TestKeep(t *testing.T) {
 		t.Errorf("without keep: %q", got)
 	}
 }
+
+// failAfter returns its bytes, then an error.
+type failAfter struct {
+	r   io.Reader
+	err error
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err == io.EOF {
+		return n, f.err
+	}
+	return n, err
+}
+
+// TestOpenStored: a stored input too large to read whole first streams
+// through the gunzipper; a read that fails keeps what came before it.
+func TestOpenStored(t *testing.T) {
+	var b strings.Builder
+	for i := range 500 {
+		b.WriteString(strings.Replace(rec1, `"e1"`, fmt.Sprintf(`"e%d"`, i), 1) + "\n")
+	}
+	in := gz(t, b.String())
+	defer func(n int64) { rawWhole = n }(rawWhole)
+	rawWhole = 100
+	var ir InputReader
+	data, rest, err := ir.Open(strings.NewReader(in), 1<<20)
+	if err != nil || rest != nil || string(data) != b.String() || ir.Compressed != int64(len(in)) {
+		t.Fatalf("streamed: %d bytes, rest %v, %d stored bytes read of %d, %v", len(data), rest, ir.Compressed, len(in), err)
+	}
+
+	rawWhole = 8 << 20
+	cut := []byte(in[:len(in)/2])
+	data, _, err = ir.Open(&failAfter{r: bytes.NewReader(cut), err: errors.New("connection reset")}, 1<<20)
+	if err == nil || !strings.Contains(err.Error(), "read: after") || !strings.Contains(err.Error(), "connection reset") {
+		t.Fatalf("error %v", err)
+	}
+	n := 0
+	for rec, err := range DecodeBytes(data, nil) {
+		if err == nil && rec.EventID != "" {
+			n++
+		}
+	}
+	if n == 0 || n >= 500 {
+		t.Errorf("%d records before the failed read", n)
+	}
+}
