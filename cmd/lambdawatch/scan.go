@@ -163,7 +163,7 @@ func runScan(o scanOptions, stdin io.Reader, stdout, stderr io.Writer) int {
 		writeErr error
 	)
 	// Inputs are judged in parallel and printed in the order given.
-	for res := range s.scan(o.paths, stdin, runtime.GOMAXPROCS(0)) {
+	for res := range s.scan(o.paths, stdin, workers(o.paths)) {
 		if len(res.errs) > 0 && s.progress != nil {
 			s.progress.clear()
 		}
@@ -198,6 +198,18 @@ func runScan(o scanOptions, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitFindings
 	}
 	return exitOK
+}
+
+// workers is how many inputs are judged at once. Opening and reading a
+// file waits on the kernel, so twice as many workers as cores keep the
+// cores busy; an object in S3 waits on the network for tens of
+// milliseconds, so reading from S3 takes many more.
+func workers(paths []string) int {
+	n := 2 * runtime.GOMAXPROCS(0)
+	if slices.ContainsFunc(paths, func(p string) bool { return strings.HasPrefix(p, "s3://") }) {
+		n = max(n, 64)
+	}
+	return n
 }
 
 // watchedActions are the calls any rule reads: the prefilter keeps the
