@@ -52,11 +52,11 @@ func (s *summary) add(res result) {
 
 // write prints the summary:
 //
-//	3 findings at MEDIUM or above in 40 records from 2000 inputs; 1 errors
+//	3 findings at MEDIUM or above in 40 records judged from 2000 inputs; 1 errors
 //	by rule: public-invoke 2, cross-account-invoke 1
 //	read 2000 files, 150.2 MB (12.0 MB stored) in 0.41s, 366.3 MB/s; 1998 held no watched call and were not decoded
 func (s *summary) write(w io.Writer, min detect.Severity, elapsed time.Duration) {
-	fmt.Fprintf(w, "%d findings at %s or above in %d records from %d inputs", s.printed, min, s.records, s.inputs)
+	fmt.Fprintf(w, "%d findings at %s or above in %d records judged from %d inputs", s.printed, min, s.records, s.inputs)
 	if s.errs > 0 {
 		fmt.Fprintf(w, "; %d errors", s.errs)
 	}
