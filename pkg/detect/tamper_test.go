@@ -142,35 +142,7 @@ func TestJudgeTamper(t *testing.T) {
 	e := New(testConfig)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := e.Judge(tt.rec)
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Errorf("error: %v", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-				t.Errorf("error %v, want one containing %q", err, tt.wantErr)
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("got %d findings %v, want %v", len(got), got, tt.want)
-			}
-			for i, w := range tt.want {
-				f := got[i]
-				if f.Rule != w.rule || f.Severity != w.severity {
-					t.Errorf("finding %d = %s %s, want %s %s", i, f.Rule, f.Severity, w.rule, w.severity)
-				}
-				if w.principal != "" && f.Principal != w.principal {
-					t.Errorf("finding %d principal = %q, want %q", i, f.Principal, w.principal)
-				}
-				wantOutcome := Succeeded
-				if tt.rec.ErrorCode != "" {
-					wantOutcome = Failed
-				}
-				if f.Outcome != wantOutcome || f.EventID != "ev-1" || f.Account != owner || f.Region != "eu-west-1" || f.Actor == "" || f.Summary == "" || (f.Resource() == "") != unnamed[tt.name] {
-					t.Errorf("finding %d lacks common fields: %+v", i, f)
-				}
-				if f.Outcome == Failed && !strings.Contains(f.Summary, "tried to") {
-					t.Errorf("failed call's summary %q does not say tried", f.Summary)
-				}
-			}
+			checkJudge(t, e, tt.rec, tt.want, tt.wantErr, unnamed[tt.name])
 		})
 	}
 }
