@@ -178,27 +178,11 @@ func (d *slackDrill) start(t *testing.T) string {
 		if d.script != nil {
 			a = d.script(n)
 		}
-		if a.delay > 0 {
-			select {
-			case <-time.After(a.delay):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		if a.status == http.StatusOK {
-			msg, err := ParsePayload(r.Header.Get("Content-Type"), body)
-			if err != nil {
-				t.Errorf("drill slack: %v", err)
-			}
+		a.serve(t, w, r, body, func(msg slack.WebhookMessage) {
 			d.mu.Lock()
 			d.accepted = append(d.accepted, msg)
 			d.mu.Unlock()
-		}
-		if a.retryAfter != "" {
-			w.Header().Set("Retry-After", a.retryAfter)
-		}
-		w.WriteHeader(a.status)
-		io.WriteString(w, "ok")
+		})
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL + "/services/T0/B0/SECRET"

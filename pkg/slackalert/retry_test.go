@@ -33,6 +33,38 @@ type answer struct {
 	body       string
 }
 
+// serve answers one request as a says, after its delay (or not at all
+// when the client gives up first), handing accepted each message it
+// answers 200 to.
+func (a answer) serve(t *testing.T, w http.ResponseWriter, r *http.Request, body []byte, accepted func(slack.WebhookMessage)) {
+	if a.delay > 0 {
+		select {
+		case <-time.After(a.delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if a.status == http.StatusOK {
+		msg, err := ParsePayload(r.Header.Get("Content-Type"), body)
+		if err != nil {
+			t.Errorf("fake slack: %v", err)
+		}
+		accepted(msg)
+	}
+	if a.retryAfter != "" {
+		w.Header().Set("Retry-After", a.retryAfter)
+	}
+	w.WriteHeader(a.status)
+	b := a.body
+	if b == "" && a.status == http.StatusOK {
+		b = "ok"
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			b = `{"ok":true,"channel":"C1","ts":"1.2"}`
+		}
+	}
+	_, _ = io.WriteString(w, b)
+}
+
 func newFakeSlack(t *testing.T, answers ...answer) (*fakeSlack, *httptest.Server) {
 	t.Helper()
 	fs := &fakeSlack{answers: answers}
@@ -40,34 +72,11 @@ func newFakeSlack(t *testing.T, answers ...answer) (*fakeSlack, *httptest.Server
 		n := int(fs.calls.Add(1)) - 1
 		a := fs.answers[min(n, len(fs.answers)-1)]
 		body, _ := io.ReadAll(r.Body)
-		if a.delay > 0 {
-			select {
-			case <-time.After(a.delay):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		if a.status == http.StatusOK {
-			msg, err := ParsePayload(r.Header.Get("Content-Type"), body)
-			if err != nil {
-				t.Errorf("fake slack: %v", err)
-			}
+		a.serve(t, w, r, body, func(msg slack.WebhookMessage) {
 			fs.mu.Lock()
 			fs.got = append(fs.got, msg)
 			fs.mu.Unlock()
-		}
-		if a.retryAfter != "" {
-			w.Header().Set("Retry-After", a.retryAfter)
-		}
-		w.WriteHeader(a.status)
-		b := a.body
-		if b == "" && a.status == http.StatusOK {
-			b = "ok"
-			if strings.HasPrefix(r.URL.Path, "/api/") {
-				b = `{"ok":true,"channel":"C1","ts":"1.2"}`
-			}
-		}
-		io.WriteString(w, b)
+		})
 	}))
 	t.Cleanup(srv.Close)
 	return fs, srv
