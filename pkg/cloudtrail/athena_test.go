@@ -105,20 +105,7 @@ func TestDecodeAthenaRows(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, input := range []string{tt.input, gz(t, tt.input)} {
-				ids, errs := collect(input)
-				if strings.Join(ids, ",") != strings.Join(tt.wantIDs, ",") {
-					t.Errorf("records = %v, want %v", ids, tt.wantIDs)
-				}
-				if len(errs) != len(tt.wantErrs) {
-					t.Fatalf("errors = %q, want %d matching %q", errs, len(tt.wantErrs), tt.wantErrs)
-				}
-				for i, want := range tt.wantErrs {
-					if !strings.Contains(errs[i], want) {
-						t.Errorf("error %d = %q, want it to contain %q", i, errs[i], want)
-					}
-				}
-			}
+			checkDecode(t, tt.input, tt.wantIDs, tt.wantErrs)
 		})
 	}
 }

@@ -31,6 +31,26 @@ func gz(t *testing.T, s string) string {
 	return b.String()
 }
 
+// checkDecode decodes input, plain and gzipped, and checks the records'
+// IDs and, in order, a part of each error.
+func checkDecode(t *testing.T, input string, wantIDs, wantErrs []string) {
+	t.Helper()
+	for _, in := range []string{input, gz(t, input)} {
+		ids, errs := collect(in)
+		if strings.Join(ids, ",") != strings.Join(wantIDs, ",") {
+			t.Errorf("records = %v, want %v", ids, wantIDs)
+		}
+		if len(errs) != len(wantErrs) {
+			t.Fatalf("errors = %q, want %d matching %q", errs, len(wantErrs), wantErrs)
+		}
+		for i, want := range wantErrs {
+			if !strings.Contains(errs[i], want) {
+				t.Errorf("error %d = %q, want it to contain %q", i, errs[i], want)
+			}
+		}
+	}
+}
+
 // collect runs Decode and returns the event IDs of good records and the
 // error texts, in order.
 func collect(input string) (ids, errs []string) {
@@ -113,20 +133,7 @@ func TestDecodeEnvelopes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, input := range []string{tt.input, gz(t, tt.input)} {
-				ids, errs := collect(input)
-				if strings.Join(ids, ",") != strings.Join(tt.wantIDs, ",") {
-					t.Errorf("records = %v, want %v", ids, tt.wantIDs)
-				}
-				if len(errs) != len(tt.wantErrs) {
-					t.Fatalf("errors = %q, want %d matching %q", errs, len(tt.wantErrs), tt.wantErrs)
-				}
-				for i, want := range tt.wantErrs {
-					if !strings.Contains(errs[i], want) {
-						t.Errorf("error %d = %q, want it to contain %q", i, errs[i], want)
-					}
-				}
-			}
+			checkDecode(t, tt.input, tt.wantIDs, tt.wantErrs)
 		})
 	}
 }
