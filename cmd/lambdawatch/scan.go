@@ -56,6 +56,7 @@ func parseScanFlags(args []string, stderr io.Writer) (scanOptions, error) {
 		trusted, minSev, failOn string
 		since, until            string
 		accounts, regions       string
+		deployRoles             string
 		fset                    = flag.NewFlagSet("scan", flag.ContinueOnError)
 	)
 	fset.SetOutput(stderr)
@@ -67,6 +68,7 @@ func parseScanFlags(args []string, stderr io.Writer) (scanOptions, error) {
 	fset.StringVar(&trusted, "trusted-accounts", "", "comma-separated `accounts` that may be granted access")
 	fset.StringVar(&o.config.OrgID, "org-id", "", "your AWS Organizations `ID` (o-...); grants to it are trusted")
 	fset.StringVar(&o.config.MonitorPrefix, "monitor-prefix", cmp.Or(os.Getenv("MONITOR_PREFIX"), detect.DefaultMonitorPrefix), "name `prefix` of lambdawatch's own resources, whose changes are monitor-tampering (default from MONITOR_PREFIX)")
+	fset.StringVar(&deployRoles, "deploy-roles", os.Getenv("MONITOR_DEPLOY_ROLES"), "comma-separated `patterns` of the roles CloudFormation deploys lambdawatch with (default from MONITOR_DEPLOY_ROLES, else cdk-*-cfn-exec-role-*)")
 	fset.StringVar(&minSev, "min-severity", "MEDIUM", "print findings at or above this `level`: INFO, LOW, MEDIUM, HIGH, CRITICAL")
 	fset.StringVar(&failOn, "fail-on", "", "exit 1 when a printed finding is at or above this `level`")
 	fset.StringVar(&since, "since", "", "only calls at or after this `time`: a date (2026-01-02), an RFC 3339 time, or a time back from now (36h, 90d, 2w)")
@@ -82,6 +84,7 @@ func parseScanFlags(args []string, stderr io.Writer) (scanOptions, error) {
 		errs = append(errs, fmt.Errorf("--format %q: want text or json", o.format))
 	}
 	o.config.TrustedAccounts = list(trusted)
+	o.config.DeployRoles = list(deployRoles)
 	o.filter.Accounts, o.filter.Regions = list(accounts), list(regions)
 	now := time.Now()
 	var err error

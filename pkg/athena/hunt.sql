@@ -65,11 +65,15 @@ UNLOAD (
           OR eventname LIKE 'RemoveTargets%'
           OR eventname LIKE 'PutRule%'
           OR eventname LIKE 'PutTargets%'
+          OR eventname LIKE 'DeleteEventBus%'
+          OR eventname LIKE 'PutPermission%'
+          OR eventname LIKE 'RemovePermission%'
       ))
       OR (eventsource = 'sns.amazonaws.com' AND (
              eventname LIKE 'DeleteTopic%'
           OR eventname LIKE 'SetTopicAttributes%'
           OR eventname LIKE 'Unsubscribe%'
+          OR eventname LIKE 'SetSubscriptionAttributes%'
       ))
       OR (eventsource = 'sqs.amazonaws.com' AND (
              eventname LIKE 'DeleteQueue%'

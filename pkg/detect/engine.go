@@ -5,6 +5,7 @@ package detect
 import (
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -24,7 +25,16 @@ type Config struct {
 	// rules, functions, topic and queues); empty means
 	// DefaultMonitorPrefix.
 	MonitorPrefix string
+	// DeployRoles are patterns (path.Match: * and ?) of the names of the
+	// roles CloudFormation deploys lambdawatch with; its changes made
+	// through CloudFormation by one of these roles are the deployment's.
+	// Empty means DefaultDeployRoles.
+	DeployRoles []string
 }
+
+// DefaultDeployRoles is the role the CDK bootstrap gives CloudFormation
+// to deploy with, in any qualifier, account and region.
+var DefaultDeployRoles = []string{"cdk-*-cfn-exec-role-*"}
 
 // DefaultMonitorPrefix is the stack's default name prefix.
 const DefaultMonitorPrefix = "lambdawatch"
@@ -42,7 +52,12 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("organization ID %q does not look like o-xxxxxxxxxx", c.OrgID))
 	}
 	if c.MonitorPrefix != "" && !ValidMonitorPrefix(c.MonitorPrefix) {
-		errs = append(errs, fmt.Errorf("monitor prefix %q: want 1 to 40 letters, digits, hyphens or underscores", c.MonitorPrefix))
+		errs = append(errs, fmt.Errorf("monitor prefix %q: want 1 to 40 letters, digits or hyphens", c.MonitorPrefix))
+	}
+	for _, r := range c.DeployRoles {
+		if !validRolePattern(r) {
+			errs = append(errs, fmt.Errorf("deploy role %q: want a role name, with * or ? standing for any characters", r))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -56,11 +71,26 @@ func ValidMonitorPrefix(s string) bool {
 		return false
 	}
 	for _, c := range s {
-		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' && c != '_' {
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' {
 			return false
 		}
 	}
 	return true
+}
+
+// validRolePattern reports whether s is a role name (IAM allows letters,
+// digits and +=,.@_-) with wildcards.
+func validRolePattern(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && !strings.ContainsRune("+=,.@_-*?", c) {
+			return false
+		}
+	}
+	_, err := path.Match(s, "")
+	return err == nil
 }
 
 func validOrgID(s string) bool {
@@ -83,7 +113,8 @@ const EOLWindow = 90 * 24 * time.Hour
 type Engine struct {
 	cfg     Config
 	trusted map[string]bool
-	prefix  string // MonitorPrefix, lower case
+	prefix  string   // MonitorPrefix, lower case
+	deploy  []string // DeployRoles, or the default
 }
 
 // New returns an engine for cfg.
@@ -96,6 +127,10 @@ func New(cfg Config) *Engine {
 		e.cfg.Now = time.Now
 	}
 	e.prefix = strings.ToLower(orDefault(strings.TrimSpace(cfg.MonitorPrefix), DefaultMonitorPrefix))
+	e.deploy = cfg.DeployRoles
+	if len(e.deploy) == 0 {
+		e.deploy = DefaultDeployRoles
+	}
 	return e
 }
 

@@ -95,6 +95,7 @@ type Finding struct {
 	FunctionURL     string    `json:"functionURL,omitempty"`
 	Trail           string    `json:"trail,omitempty"`     // name or ARN, as the call gave it
 	EventRule       string    `json:"eventRule,omitempty"` // name, or bus/name off the default bus
+	EventBus        string    `json:"eventBus,omitempty"`  // EventBridge event bus name
 	Topic           string    `json:"topic,omitempty"`     // SNS topic ARN
 	Queue           string    `json:"queue,omitempty"`     // SQS queue URL, or ARN from a mapping
 	Actor           string    `json:"actor"`
@@ -121,6 +122,7 @@ func (f Finding) ResourceKind() (label, resource string) {
 		{"Layer", f.Layer},
 		{"Trail", f.Trail},
 		{"EventBridge rule", f.EventRule},
+		{"EventBridge event bus", f.EventBus},
 		{"SNS topic", f.Topic},
 		{"SQS queue", f.Queue},
 	} {

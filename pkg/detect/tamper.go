@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
@@ -50,19 +51,51 @@ type lambdaTargetResponse struct {
 // calls on a stack's behalf.
 const cloudFormation = "cloudformation.amazonaws.com"
 
-// byDeployment reports whether CloudFormation made the call: lambdawatch
-// is deployed as a stack, so its own changes come this way. The user agent
+// byDeployment reports whether lambdawatch's deployment made the call:
+// CloudFormation, acting with one of the deployment roles. The user agent
 // alone does not count, as any caller sets it freely; invokedBy and a
-// service name as source address are written by AWS.
-func byDeployment(rec cloudtrail.Record) bool {
-	return strings.EqualFold(rec.UserIdentity.InvokedBy, cloudFormation) ||
-		strings.EqualFold(strings.TrimSpace(rec.SourceIPAddress), cloudFormation)
+// service name as source address are written by AWS. The role counts too:
+// anyone allowed to create a stack can make CloudFormation call, but only
+// the deployment deploys with its role.
+func (e *Engine) byDeployment(rec cloudtrail.Record) bool {
+	if !strings.EqualFold(rec.UserIdentity.InvokedBy, cloudFormation) &&
+		!strings.EqualFold(strings.TrimSpace(rec.SourceIPAddress), cloudFormation) {
+		return false
+	}
+	role := roleName(rec.UserIdentity.ARN)
+	for _, p := range e.deploy {
+		if ok, _ := path.Match(p, role); ok && role != "" {
+			return true
+		}
+	}
+	return false
 }
 
-// ownPart reports whether a resource name starts with the monitor prefix.
-// Case is ignored: a near miss in case is more likely ours than not.
+// roleName is the role of an assumed-role session or role ARN:
+// arn:aws:sts::111122223333:assumed-role/NAME/session, or
+// arn:aws:iam::111122223333:role/path/NAME.
+func roleName(arn string) string {
+	a, err := policy.ParseARN(arn)
+	if err != nil {
+		return ""
+	}
+	switch kind, rest, _ := strings.Cut(a.Resource, "/"); kind {
+	case "assumed-role":
+		name, _, _ := strings.Cut(rest, "/")
+		return name
+	case "role":
+		return rest[strings.LastIndex(rest, "/")+1:]
+	}
+	return ""
+}
+
+// ownPart reports whether a resource is lambdawatch's: its name is the
+// monitor prefix or starts with the prefix and a hyphen, as the stack
+// names them. Case is ignored: a near miss in case is more likely ours
+// than not.
 func (e *Engine) ownPart(name string) bool {
-	return name != "" && strings.HasPrefix(strings.ToLower(name), e.prefix)
+	name = strings.ToLower(name)
+	return name == e.prefix || strings.HasPrefix(name, e.prefix+"-")
 }
 
 // tampering is what a call did to one of lambdawatch's parts.
@@ -88,7 +121,7 @@ func (e *Engine) judgeMonitorParts(rec cloudtrail.Record) ([]Finding, error) {
 	case sourceSQS:
 		name, t, err = queueTampering(rec)
 	}
-	if t == nil || !e.ownPart(name) || byDeployment(rec) {
+	if t == nil || !e.ownPart(name) || e.byDeployment(rec) {
 		return nil, err
 	}
 	f := e.base(rec, ownerOf(rec, t.owner))
@@ -103,6 +136,8 @@ func eventRuleTampering(rec cloudtrail.Record) (string, *tampering, error) {
 	action := rec.Action()
 	switch action {
 	case "DisableRule", "DeleteRule", "PutRule", "RemoveTargets", "PutTargets":
+	case "DeleteEventBus", "PutPermission", "RemovePermission":
+		return eventBusTampering(rec)
 	default:
 		return "", nil, nil
 	}
@@ -137,17 +172,38 @@ func eventRuleTampering(rec cloudtrail.Record) (string, *tampering, error) {
 	return name, t, err
 }
 
+// eventBusTampering judges changes to an event bus: the organization
+// layout's central bus is lambdawatch's, and the forwarders put events on
+// it under its policy.
+func eventBusTampering(rec cloudtrail.Record) (string, *tampering, error) {
+	var req eventRuleRequest
+	err := decodeParams(rec.RequestParameters, "requestParameters", &req)
+	bus := strings.TrimSpace(orDefault(string(req.EventBusName), string(req.Name)))
+	name := bus[strings.LastIndex(bus, "/")+1:] // a bus ARN: arn:aws:events:region:account:event-bus/name
+	what := "EventBridge event bus " + orDefault(bus, "default") + partOf
+	t := &tampering{owner: bus, set: func(f *Finding) { f.EventBus = bus }}
+	switch rec.Action() {
+	case "DeleteEventBus":
+		t.did, t.try = "deleted "+what, "delete "+what
+	case "PutPermission":
+		t.did, t.try = "changed the policy of "+what+": who may put events on it", "change the policy of "+what
+	case "RemovePermission":
+		t.did, t.try = "removed a statement from the policy of "+what+": the accounts it named can no longer forward events", "remove a statement from the policy of "+what
+	}
+	return name, t, err
+}
+
 func topicTampering(rec cloudtrail.Record) (string, *tampering, error) {
 	action := rec.Action()
 	switch action {
-	case "DeleteTopic", "SetTopicAttributes", "Unsubscribe":
+	case "DeleteTopic", "SetTopicAttributes", "Unsubscribe", "SetSubscriptionAttributes":
 	default:
 		return "", nil, nil
 	}
 	var req topicRequest
 	err := decodeParams(rec.RequestParameters, "requestParameters", &req)
 	topic := strings.TrimSpace(string(req.TopicArn))
-	if action == "Unsubscribe" {
+	if action == "Unsubscribe" || action == "SetSubscriptionAttributes" {
 		// arn:aws:sns:region:account:topic:subscription-id
 		if a, perr := policy.ParseARN(strings.TrimSpace(string(req.SubscriptionArn))); perr == nil {
 			name, _, _ := strings.Cut(a.Resource, ":")
@@ -165,6 +221,11 @@ func topicTampering(rec cloudtrail.Record) (string, *tampering, error) {
 		t.did, t.try = "changed attribute "+attr+" of "+what, "change attribute "+attr+" of "+what
 	case "Unsubscribe":
 		t.did, t.try = "removed a subscription from "+what, "remove a subscription from "+what
+	case "SetSubscriptionAttributes":
+		// A filter policy on the Slack queue's subscription drops alerts
+		// without a trace.
+		attr := orDefault(string(req.AttributeName), "(not recorded)")
+		t.did, t.try = "changed attribute "+attr+" of a subscription to "+what, "change attribute "+attr+" of a subscription to "+what
 	}
 	return name, t, err
 }
@@ -223,7 +284,7 @@ func (e *Engine) lambdaTampering(rec cloudtrail.Record) (*Finding, error) {
 	source := strings.TrimSpace(string(resp.EventSourceArn))
 	mapping := action == "UpdateEventSourceMapping" || action == "DeleteEventSourceMapping"
 	ours := e.ownPart(name) || (mapping && e.ownPart(lastField(source)))
-	if !ours || byDeployment(rec) {
+	if !ours || e.byDeployment(rec) {
 		return nil, err
 	}
 	shown := qualified(fn, string(req.Qualifier))

@@ -18,7 +18,7 @@ func call(source, name, params, response string) cloudtrail.Record {
 func byCFN(r cloudtrail.Record) cloudtrail.Record {
 	r.UserIdentity.InvokedBy = cloudFormation
 	r.SourceIPAddress, r.UserAgent = cloudFormation, cloudFormation
-	r.UserIdentity.ARN = "arn:aws:sts::" + owner + ":assumed-role/cdk-hnb659fds-cfn-exec-role/AWSCloudFormation"
+	r.UserIdentity.ARN = "arn:aws:sts::" + owner + ":assumed-role/cdk-hnb659fds-cfn-exec-role-" + owner + "-eu-west-1/AWSCloudFormation"
 	return r
 }
 
@@ -41,12 +41,32 @@ func TestJudgeTamper(t *testing.T) {
 	upper := call("CloudTrail.AmazonAWS.com", "StopLogging", `{"name":"org-trail"}`, "")
 	upperEvents := call("EVENTS.amazonaws.com", "DisableRule", `{"name":"lambdawatch-monitor"}`, "")
 
+	// otherStack: CloudFormation deploying someone's stack with a role
+	// that is not the deployment's; noRole: with the caller's own user.
+	otherStack := byCFN(call(sqs, "SetQueueAttributes", `{"queueUrl":"https://sqs.eu-west-1.amazonaws.com/111122223333/lambdawatch-slack","attributes":{"Policy":"{}"}}`, ""))
+	otherStack.UserIdentity.ARN = "arn:aws:sts::" + owner + ":assumed-role/attacker-stack-role/AWSCloudFormation"
+	noRole := byCFN(record("DeleteFunction20150331", `{"functionName":"lambdawatch-monitor"}`, ""))
+	noRole.UserIdentity.ARN = "arn:aws:iam::" + owner + ":user/mallory"
+
 	tests := []struct {
 		name    string
 		rec     cloudtrail.Record
 		want    []want
 		wantErr string
 	}{
+		// The deployment is CloudFormation with a deployment role; another
+		// stack's CloudFormation is not.
+		{"CloudFormation with another role", otherStack, tamperHigh, ""},
+		{"CloudFormation without a role", noRole, tamperHigh, ""},
+		// Names are the prefix, or the prefix and a hyphen.
+		{"look-alike: a longer prefix", call(ev, "DisableRule", `{"name":"lambdawatcher-rule"}`, ""), nil, ""},
+		{"the bus is named the prefix", call(ev, "DeleteEventBus", `{"name":"lambdawatch"}`, ""), tamperHigh, ""},
+		{"bus policy changed", call(ev, "PutPermission", `{"eventBusName":"lambdawatch","action":"events:PutEvents","principal":"*","statementId":"all"}`, ""), tamperHigh, ""},
+		{"bus statement removed", call(ev, "RemovePermission", `{"eventBusName":"arn:aws:events:eu-west-1:111122223333:event-bus/lambdawatch","statementId":"org"}`, ""), tamperHigh, ""},
+		{"bus statement removal failed", failed(call(ev, "RemovePermission", `{"eventBusName":"lambdawatch","statementId":"org"}`, "")), tamperLow, ""},
+		{"look-alike: the default bus's policy", call(ev, "PutPermission", `{"action":"events:PutEvents","principal":"210987654321","statementId":"x"}`, ""), nil, ""},
+		{"subscription filter set", call(sns, "SetSubscriptionAttributes", `{"subscriptionArn":"arn:aws:sns:eu-west-1:111122223333:lambdawatch-alerts:5e1f","attributeName":"FilterPolicy","attributeValue":"{\"severity\":[\"none\"]}"}`, ""), tamperHigh, ""},
+		{"look-alike: another topic's subscription", call(sns, "SetSubscriptionAttributes", `{"subscriptionArn":"arn:aws:sns:eu-west-1:111122223333:billing:5e1f","attributeName":"FilterPolicy"}`, ""), nil, ""},
 		// trail-disabled
 		{"stop logging", call(ct, "StopLogging", `{"name":"org-trail"}`, ""), trailHigh, ""},
 		{"stop logging by ARN", call(ct, "StopLogging", `{"name":"arn:aws:cloudtrail:eu-west-1:111122223333:trail/org-trail"}`, ""), trailHigh, ""},
@@ -181,6 +201,11 @@ func TestTamperFields(t *testing.T) {
 			func(f Finding) bool {
 				return f.Function == "arn:aws:lambda:eu-west-1:111122223333:function:lambdawatch-slack" && strings.Contains(f.Summary, "u-1")
 			}, "the function from the response"},
+		{"bus named", "", call(sourceEvents, "PutPermission", `{"eventBusName":"lambdawatch","statementId":"s"}`, ""),
+			func(f Finding) bool {
+				k, r := f.ResourceKind()
+				return f.EventBus == "lambdawatch" && k == "EventBridge event bus" && r == "lambdawatch"
+			}, "the event bus"},
 		{"own prefix", "secwatch", call(sourceEvents, "DisableRule", `{"name":"secwatch-lambda-calls"}`, ""),
 			func(f Finding) bool { return f.Rule == RuleMonitorTampering && f.EventRule == "secwatch-lambda-calls" },
 			"a finding for the configured prefix"},
@@ -226,6 +251,35 @@ func TestWatchedCoversRules(t *testing.T) {
 			if !found {
 				t.Errorf("%s %s read by a rule but not in Watched", src, a)
 			}
+		}
+	}
+}
+
+// TestDeployRoles: CloudFormation calls by a configured deployment role are
+// the deployment's; by the default role, when another is configured, not.
+func TestDeployRoles(t *testing.T) {
+	rec := byCFN(record("UpdateFunctionCode20150331v2", `{"functionName":"lambdawatch-monitor"}`, ""))
+	rec.UserIdentity.ARN = "arn:aws:sts::" + owner + ":assumed-role/platform-deployer/AWSCloudFormation"
+	cdk := byCFN(record("UpdateFunctionCode20150331v2", `{"functionName":"lambdawatch-monitor"}`, ""))
+	for _, tt := range []struct {
+		roles []string
+		rec   cloudtrail.Record
+		want  int
+	}{
+		{nil, rec, 1},
+		{nil, cdk, 0},
+		{[]string{"platform-*"}, rec, 0},
+		{[]string{"platform-*"}, cdk, 1},
+		{[]string{"platform-deployer", "cdk-*-cfn-exec-role-*"}, cdk, 0},
+	} {
+		got, err := New(Config{DeployRoles: tt.roles}).Judge(tt.rec)
+		if err != nil || len(got) != tt.want {
+			t.Errorf("roles %v, caller %s: %d findings, %v; want %d", tt.roles, tt.rec.UserIdentity.ARN, len(got), err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "a b", "[", strings.Repeat("r", 65)} {
+		if err := (Config{DeployRoles: []string{bad}}).Validate(); err == nil {
+			t.Errorf("deploy role %q accepted", bad)
 		}
 	}
 }

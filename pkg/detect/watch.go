@@ -36,11 +36,14 @@ var Watched = []Service{
 	{
 		EventSource: "events.amazonaws.com", Source: "aws.events",
 		// PutTargets can replace a target in place (same id, new ARN).
-		Actions: []string{"DisableRule", "DeleteRule", "RemoveTargets", "PutRule", "PutTargets"},
+		Actions: []string{"DisableRule", "DeleteRule", "RemoveTargets", "PutRule", "PutTargets",
+			// The organization layout's central bus and its policy.
+			"DeleteEventBus", "PutPermission", "RemovePermission"},
 	},
 	{
 		EventSource: "sns.amazonaws.com", Source: "aws.sns",
-		Actions: []string{"DeleteTopic", "SetTopicAttributes", "Unsubscribe"},
+		// A filter policy set on the Slack queue's subscription drops alerts.
+		Actions: []string{"DeleteTopic", "SetTopicAttributes", "Unsubscribe", "SetSubscriptionAttributes"},
 	},
 	{
 		EventSource: "sqs.amazonaws.com", Source: "aws.sqs",

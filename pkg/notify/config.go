@@ -18,11 +18,12 @@ type Config struct {
 	OrgID           string          // ORG_ID
 	MinSeverity     detect.Severity // MIN_SEVERITY, default MEDIUM
 	MonitorPrefix   string          // MONITOR_PREFIX, default detect.DefaultMonitorPrefix
+	DeployRoles     []string        // MONITOR_DEPLOY_ROLES, default detect.DefaultDeployRoles
 }
 
 // Detect is the engine's configuration.
 func (c Config) Detect() detect.Config {
-	return detect.Config{TrustedAccounts: c.TrustedAccounts, OrgID: c.OrgID, MonitorPrefix: c.MonitorPrefix}
+	return detect.Config{TrustedAccounts: c.TrustedAccounts, OrgID: c.OrgID, MonitorPrefix: c.MonitorPrefix, DeployRoles: c.DeployRoles}
 }
 
 // ConfigFromEnv reads the monitor's configuration with getenv (os.Getenv
@@ -56,6 +57,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if err := (detect.Config{MonitorPrefix: c.MonitorPrefix}).Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("MONITOR_PREFIX: %w", err))
+	}
+	for _, r := range strings.Split(getenv("MONITOR_DEPLOY_ROLES"), ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			c.DeployRoles = append(c.DeployRoles, r)
+		}
+	}
+	if err := (detect.Config{DeployRoles: c.DeployRoles}).Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("MONITOR_DEPLOY_ROLES: %w", err))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("monitor configuration: %w", err)

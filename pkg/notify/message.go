@@ -98,7 +98,7 @@ func truncateFinding(f detect.Finding, limit int) detect.Finding {
 	for _, p := range []*string{
 		&f.Summary, &f.UserAgent, &f.ErrorMessage, &f.Actor, &f.Principal, &f.Function,
 		&f.Layer, &f.Action, &f.StatementID, &f.FunctionURL, &f.Runtime, &f.SourceIPAddress,
-		&f.ErrorCode, &f.EventName, &f.Trail, &f.EventRule, &f.Topic, &f.Queue,
+		&f.ErrorCode, &f.EventName, &f.Trail, &f.EventRule, &f.EventBus, &f.Topic, &f.Queue,
 	} {
 		*p = truncate(*p, limit)
 	}
@@ -292,6 +292,7 @@ func Email(f detect.Finding) string {
 	kv("Layer", f.Layer)
 	kv("Trail", f.Trail)
 	kv("Rule", f.EventRule)
+	kv("Event bus", f.EventBus)
 	kv("Topic", f.Topic)
 	kv("Queue", f.Queue)
 	kv("Account", f.Account)

@@ -287,8 +287,9 @@ func TestConfigFromEnv(t *testing.T) {
 	}{
 		{"defaults", map[string]string{"SNS_TOPIC_ARN": topic},
 			Config{TopicARN: topic, MinSeverity: detect.Medium, MonitorPrefix: "lambdawatch"}, ""},
-		{"all", map[string]string{"SNS_TOPIC_ARN": topic, "TRUSTED_ACCOUNTS": " 444455556666, ,555566667777 ", "ORG_ID": "o-a1b2c3d4e5", "MIN_SEVERITY": "high", "MONITOR_PREFIX": " sec-watch_2 "},
-			Config{TopicARN: topic, TrustedAccounts: []string{"444455556666", "555566667777"}, OrgID: "o-a1b2c3d4e5", MinSeverity: detect.High, MonitorPrefix: "sec-watch_2"}, ""},
+		{"all", map[string]string{"SNS_TOPIC_ARN": topic, "TRUSTED_ACCOUNTS": " 444455556666, ,555566667777 ", "ORG_ID": "o-a1b2c3d4e5", "MIN_SEVERITY": "high", "MONITOR_PREFIX": " sec-watch-2 ", "MONITOR_DEPLOY_ROLES": "platform-deployer, cdk-*-cfn-exec-role-*"},
+			Config{TopicARN: topic, TrustedAccounts: []string{"444455556666", "555566667777"}, OrgID: "o-a1b2c3d4e5", MinSeverity: detect.High, MonitorPrefix: "sec-watch-2", DeployRoles: []string{"platform-deployer", "cdk-*-cfn-exec-role-*"}}, ""},
+		{"bad deploy role", map[string]string{"SNS_TOPIC_ARN": topic, "MONITOR_DEPLOY_ROLES": "role/with/path"}, Config{}, "MONITOR_DEPLOY_ROLES"},
 		{"blank prefix is the default", map[string]string{"SNS_TOPIC_ARN": topic, "MONITOR_PREFIX": "  "},
 			Config{TopicARN: topic, MinSeverity: detect.Medium, MonitorPrefix: "lambdawatch"}, ""},
 		{"bad prefix", map[string]string{"SNS_TOPIC_ARN": topic, "MONITOR_PREFIX": "lambda/watch"}, Config{}, "MONITOR_PREFIX"},
