@@ -12,20 +12,48 @@ import (
 // as "hook_u" turns up inside webhook_url without anything leaking.
 var ownWords = []string{"webhook_url", "bot_token", "channel", "secretstring", "secrets manager", "https", "http", "scheme", "absolute", "binary", "supported"}
 
-// leaks reports a value of the secret that msg shows, compared without
-// regard to case (url.Parse lowers a scheme), outside the function's own
-// words. Short values are skipped: "C1" or "x" turn up in any sentence.
-func leaks(msg string, values ...string) (string, bool) {
-	low := strings.ToLower(msg)
+// mask blots the function's own words out of s, lower-cased.
+func mask(s string) string {
+	s = strings.ToLower(s)
 	for _, w := range ownWords {
-		low = strings.ReplaceAll(low, w, "\x00")
+		s = strings.ReplaceAll(s, w, "\x00")
 	}
+	return s
+}
+
+// leaks reports a value of the secret that msg shows, compared without
+// regard to case (url.Parse lowers a scheme) and with the function's own
+// words blotted out of both: what is left of the value must not be in the
+// message. Short values are skipped: "C1" or "x" turn up in any sentence.
+func leaks(msg string, values ...string) (string, bool) {
+	m := mask(msg)
 	for _, v := range values {
-		if len(v) >= 6 && strings.Contains(low, strings.ToLower(v)) {
+		left := mask(v)
+		if len(strings.ReplaceAll(left, "\x00", "")) >= 6 && strings.Contains(m, left) {
 			return v, true
 		}
 	}
 	return "", false
+}
+
+// TestLeaks: the leak check finds a secret inside a message, whatever
+// words the two share, and lets the function's own words be.
+func TestLeaks(t *testing.T) {
+	url := "https://hooks.slack.com/services/T0/B0/SECRETXXXX"
+	for _, tt := range []struct {
+		msg, value string
+		want       bool
+	}{
+		{"webhook_url must be an absolute https URL (got " + url + ")", url, true},
+		{"webhook_url: not a URL: SECRETTOKEN:rest", "SECRETTOKEN:rest", true},
+		{"not a JSON object with webhook_url or bot_token and channel", "hook_u", false},
+		{"webhook_url must be an absolute https URL (got another scheme)", url, false},
+		{"bot_token without channel", "xoxb-123456-abcdef", false},
+	} {
+		if _, got := leaks(tt.msg, tt.value); got != tt.want {
+			t.Errorf("leaks(%q, %q) = %v, want %v", tt.msg, tt.value, got, tt.want)
+		}
+	}
 }
 
 // FuzzLoadSecret: whatever the secret holds, loading it gives one usable
