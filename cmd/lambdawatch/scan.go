@@ -426,6 +426,11 @@ func fileJob(path string) *job {
 func (w *walker) walk(root string) bool {
 	send := w.send
 	real, err := filepath.EvalSymlinks(root)
+	if err == nil {
+		// Absolute, so that a folder reached by a relative path and by a
+		// link to its absolute path is one folder.
+		real, err = filepath.Abs(real)
+	}
 	if err != nil {
 		return send(failed("%v", err))
 	}
@@ -435,11 +440,15 @@ func (w *walker) walk(root string) bool {
 	w.walked[real] = true
 	ok := true
 	err = filepath.WalkDir(real, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if ok = send(failed("%v", err)); !ok {
+				return filepath.SkipAll
+			}
+			return nil
+		}
 		name := d.Name()
 		shown := filepath.Join(root, strings.TrimPrefix(path, real)) // as the user named it
 		switch {
-		case err != nil:
-			ok = send(failed("%v", err))
 		case path != real && strings.HasPrefix(name, "."):
 			if d.IsDir() {
 				return filepath.SkipDir
@@ -506,7 +515,7 @@ func (s *scanner) input(name string, open func() (io.ReadCloser, error), ir *clo
 		// comes, each record through the prefilter.
 		stream = &counter{r: io.MultiReader(bytes.NewReader(data), rest)}
 		records = cloudtrail.DecodeStream(stream, keep)
-	case s.prefilter != nil && !s.prefilter.Match(data):
+	case readErr == nil && s.prefilter != nil && looksJSON(data) && !s.prefilter.Match(data):
 		res.skipped = true
 		records = nil
 	}
@@ -517,10 +526,10 @@ func (s *scanner) input(name string, open func() (io.ReadCloser, error), ir *clo
 				res.errs = append(res.errs, fmt.Sprintf("%s: %v", name, err))
 				continue
 			}
-			res.records++
 			if !s.keep(rec) {
 				continue
 			}
+			res.records++
 			findings, err := s.engine.Judge(rec)
 			if err != nil {
 				res.errs = append(res.errs, fmt.Sprintf("%s: %s: %v", name, rec.Position, err))
@@ -555,10 +564,19 @@ func (s *scanner) keep(rec cloudtrail.Record) bool {
 		(len(f.Regions) == 0 || slices.Contains(f.Regions, rec.AWSRegion))
 }
 
+// looksJSON reports whether data starts as JSON does (after a byte order
+// mark and spaces), or is empty. What does not is decoded in full, so that
+// a file that is not JSON at all (still gzipped, say, or encrypted) is
+// reported rather than passed over as holding no watched call.
+func looksJSON(data []byte) bool {
+	data = bytes.TrimLeft(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), " \t\r\n")
+	return len(data) == 0 || data[0] == '{' || data[0] == '['
+}
+
 // wholeRead is the largest input read whole, decompressed, so that the
-// prefilter can search it: CloudTrail's log files are far smaller. Each
-// worker keeps a buffer this large at most.
-var wholeRead = 32 << 20 // lowered by tests
+// prefilter can search it: CloudTrail's log files are far smaller. A
+// larger one streams; a worker holds at most about this much.
+var wholeRead = 8 << 20 // lowered by tests
 
 // counter counts the bytes read through it.
 type counter struct {

@@ -26,7 +26,7 @@ func main() {
 		bin   = flag.String("lambdawatch", "bin/lambdawatch", "the lambdawatch `binary` to measure")
 		files = flag.Int("files", 3000, "log `files` to write")
 		per   = flag.Int("records", 40, "`records` in each file")
-		runs  = flag.Int("runs", 3, "timed `runs` of each command; the best counts")
+		runs  = flag.Int("runs", 5, "timed `runs` of each command; the best counts")
 	)
 	flag.Parse()
 	if err := bench(*dir, *bin, *files, *per, *runs, os.Stdout); err != nil {

@@ -39,6 +39,14 @@ func (ir *InputReader) Read(r io.Reader) ([]byte, error) {
 // rest fails once the input passes MaxInput. data is valid until the next
 // Open or Read.
 func (ir *InputReader) Open(r io.Reader, whole int) (data []byte, rest io.Reader, err error) {
+	// A buffer a large input grew is let go: many readers at once each
+	// keeping the largest input they met would add up.
+	if ir.buf.Cap() > keptBuffer {
+		ir.buf = bytes.Buffer{}
+	}
+	if ir.raw.Cap() > keptBuffer {
+		ir.raw = bytes.Buffer{}
+	}
 	ir.buf.Reset()
 	// Read the stored bytes first: the gunzipper runs fastest over bytes
 	// in memory, and a log file is small.
@@ -92,7 +100,10 @@ func (ir *InputReader) Open(r io.Reader, whole int) (data []byte, rest io.Reader
 
 // rawWhole is the largest stored input read whole before it is
 // gunzipped; larger ones stream.
-var rawWhole int64 = 8 << 20 // lowered by tests
+var rawWhole int64 = 2 << 20 // lowered by tests
+
+// keptBuffer is the largest buffer kept from one input to the next.
+const keptBuffer = 4 << 20
 
 // limited reads the rest of a large input, failing past MaxInput and
 // naming where a read failed.

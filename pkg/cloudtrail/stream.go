@@ -33,20 +33,25 @@ func DecodeStream(r io.Reader, keep func(record []byte) bool) iter.Seq2[Record, 
 		}
 		first := true
 		for !d.stopped {
-			if first {
-				first = false
+			next, ok := peekValue(dec, br)
+			if !ok {
+				return
+			}
+			var err error
+			switch {
+			case first && isLogFileStart(next):
 				// A log file as CloudTrail writes it: its records are
 				// read one by one, never the whole list at once.
-				if head, _ := br.Peek(64); isLogFileStart(head) {
-					if err := d.streamLogFile(dec); err != nil {
-						broken(err)
-						return
-					}
-					continue
+				err = d.streamLogFile(dec)
+			case next[0] == '[':
+				err = d.streamArray(dec)
+			default:
+				var raw json.RawMessage
+				if err = dec.Decode(&raw); err == nil {
+					d.value(raw, -1, 0)
 				}
 			}
-			var raw json.RawMessage
-			err := dec.Decode(&raw)
+			first = false
 			if err == io.EOF {
 				return
 			}
@@ -54,9 +59,54 @@ func DecodeStream(r io.Reader, keep func(record []byte) bool) iter.Seq2[Record, 
 				broken(err)
 				return
 			}
-			d.value(raw, -1, 0)
 		}
 	}
+}
+
+// peekValue returns the start of the next value dec will read (up to 64
+// bytes of it), from what dec has buffered and what br still holds; false
+// at the end of the input.
+func peekValue(dec *json.Decoder, br *bufio.Reader) ([]byte, bool) {
+	buffered, _ := io.ReadAll(dec.Buffered())
+	buffered = bytes.TrimLeft(buffered, " \t\r\n")
+	if len(buffered) >= 64 {
+		return buffered[:64], true
+	}
+	for {
+		head, err := br.Peek(64)
+		rest := bytes.TrimLeft(head, " \t\r\n")
+		if len(buffered) > 0 {
+			return append(buffered, head...), true
+		}
+		if len(rest) > 0 {
+			return rest, true
+		}
+		if err != nil || len(head) == 0 {
+			return nil, false
+		}
+		// Only spaces so far: let them go and look further.
+		_, _ = br.Discard(len(head))
+	}
+}
+
+// streamArray reads a JSON array from dec, handing over its elements one
+// at a time.
+func (d *decoder) streamArray(dec *json.Decoder) error {
+	if _, err := dec.Token(); err != nil { // [
+		return err
+	}
+	for dec.More() && !d.stopped {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
+		d.value(raw, -1, 1)
+	}
+	if d.stopped {
+		return nil
+	}
+	_, err := dec.Token() // ]
+	return err
 }
 
 // isLogFileStart reports whether head starts {"Records":[.
