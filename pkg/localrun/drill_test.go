@@ -196,6 +196,7 @@ func TestPipelineSecretFaults(t *testing.T) {
 			if !errors.As(res.SlackErr, &fe) || !res.Alerts[0].SlackFailed {
 				t.Fatalf("Slack function: %v, alert failed %v; want a failed invocation", res.SlackErr, res.Alerts[0].SlackFailed)
 			}
+			logs.await(`"msg":"setup failed"`)
 			out := logs.String()
 			var line string
 			for l := range strings.Lines(out) {
