@@ -201,6 +201,9 @@ func NewMonitorStack(scope constructs.Construct, id string, props *MonitorStackP
 			"MIN_SEVERITY":     cfg.MinSeverity.String(),
 			// The tamper rules know lambdawatch's own resources by it.
 			"MONITOR_PREFIX": names.Prefix,
+			// Whose CloudFormation calls are the deployment, not tampering;
+			// empty: the engine's default.
+			"MONITOR_DEPLOY_ROLES": strings.Join(cfg.DeployRoles, ","),
 		},
 		async: &asyncProps{onFailure: s.MonitorDLQ},
 	})

@@ -77,11 +77,11 @@ func TestMonitorEnvironment(t *testing.T) {
 	for _, tt := range []struct {
 		l                 *layout
 		trusted, org, sev string
-		prefix            string
+		prefix, deploy    string
 	}{
-		{single, "222222222222,333333333333", testOrg, "MEDIUM", "lambdawatch"},
-		{variant, "", "", "LOW", "lambdawatch"},
-		{org, "", testOrg, "MEDIUM", testPrefix},
+		{single, "222222222222,333333333333", testOrg, "MEDIUM", "lambdawatch", ""},
+		{variant, "", "", "LOW", "lambdawatch", "cdk-*-cfn-exec-role-*,deployer"},
+		{org, "", testOrg, "MEDIUM", testPrefix, ""},
 	} {
 		topic := only(t, tt.l.monitorJSON(), "AWS::SNS::Topic", func(p map[string]any) bool { return p["DisplayName"] == "lambdawatch findings" })
 		check(t, tt.l.name, func() {
@@ -92,6 +92,8 @@ func TestMonitorEnvironment(t *testing.T) {
 					"ORG_ID":           tt.org,
 					"MIN_SEVERITY":     tt.sev,
 					"MONITOR_PREFIX":   tt.prefix,
+					// Empty: the engine's default deployment roles.
+					"MONITOR_DEPLOY_ROLES": tt.deploy,
 				})},
 			})
 		})
