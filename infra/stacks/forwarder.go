@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -37,6 +38,7 @@ type ForwarderStack struct {
 	TamperRule  awsevents.Rule // the calls that could blind lambdawatch
 	Role        awsiam.Role
 	DLQ         awssqs.Queue
+	DLQAlarm    awscloudwatch.Alarm
 	CentralBus  awsevents.IEventBus
 	ForwardHere awscdk.CfnCondition
 }
@@ -81,6 +83,20 @@ func NewForwarderStack(scope constructs.Construct, id string, props *ForwarderSt
 	})
 
 	s.DLQ = newQueue(stack, "ForwardDeadLetterQueue", props.Names.ForwardDLQ, nil)
+	// The alarm has no action: this stack has no topic, and the monitor's
+	// alarm topic is in another account. It shows in CloudWatch in this
+	// account and region, and its state changes are EventBridge events
+	// there, for whoever watches the member accounts.
+	s.DLQAlarm = awscloudwatch.NewAlarm(stack, jsii.String("ForwardDeadLetterAlarm"), &awscloudwatch.AlarmProps{
+		Metric: s.DLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
+		}),
+		AlarmDescription:   jsii.String("lambdawatch forwarder: watched calls did not reach the central event bus; see the forwarder's dead-letter queue"),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
 
 	s.Rule = s.forwardRule("ForwardLambdaCallsRule", props.Names.ForwardLambdaRule, lambdaCallPattern(props.Names.ForwardTamperRule),
 		"lambdawatch: forward Lambda permission calls, and EventBridge calls on the forward-tamper rule, to the central event bus")

@@ -168,6 +168,21 @@ func TestForwarders(t *testing.T) {
 					})},
 				})
 			})
+			// SECURITY.md: the forwarder's dead-letter queue raises an alarm
+			// in its own account and region, with no action.
+			check(t, "dead-letter alarm", func() {
+				tt.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(1))
+				tt.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj{
+					"Namespace":          "AWS/SQS",
+					"MetricName":         "ApproximateNumberOfMessagesVisible",
+					"Dimensions":         arrayEq(obj{"Name": "QueueName", "Value": obj{"Fn::GetAtt": []any{dlq, "QueueName"}}}),
+					"Statistic":          "Maximum",
+					"Threshold":          float64(1),
+					"ComparisonOperator": "GreaterThanOrEqualToThreshold",
+					"TreatMissingData":   "notBreaching",
+					"AlarmActions":       assertions.Match_Absent(),
+				})
+			})
 			check(t, "nothing else", func() {
 				tt.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(0))
 				tt.HasOutput(jsii.String("CentralEventBusArn"), obj{"Value": busArn})
