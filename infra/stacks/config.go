@@ -33,6 +33,7 @@ const (
 	CtxCentralRegion      = "centralRegion"
 	CtxRegions            = "regions"
 	CtxMonitorPrefix      = "monitorPrefix"
+	CtxDeployRoles        = "deployRoles"
 )
 
 // ContextKeys lists every key the app reads; cdk.json lists each with its
@@ -40,7 +41,7 @@ const (
 var ContextKeys = []string{
 	CtxTrustedAccounts, CtxOrgID, CtxMinSeverity, CtxAlertEmails, CtxSlackSecretArn,
 	CtxSlackMinSeverity, CtxArchitecture, CtxReserveConcurrency, CtxCreateTrail,
-	CtxCentralAccountID, CtxCentralRegion, CtxRegions, CtxMonitorPrefix,
+	CtxCentralAccountID, CtxCentralRegion, CtxRegions, CtxMonitorPrefix, CtxDeployRoles,
 }
 
 // DefaultMonitorPrefix starts the physical names of lambdawatch's resources
@@ -90,6 +91,12 @@ type Config struct {
 	// MonitorPrefix starts every physical name (Names), so that the tamper
 	// rules, which read MONITOR_PREFIX, know lambdawatch's own resources.
 	MonitorPrefix string
+
+	// DeployRoles are glob patterns (* for any run of characters) on the
+	// names of the roles whose CloudFormation calls are the deployment, not
+	// tampering; they reach the monitor as MONITOR_DEPLOY_ROLES. Empty
+	// leaves the engine's default, the CDK bootstrap's execution role.
+	DeployRoles []string
 }
 
 // Names are the physical names built on the prefix.
@@ -105,7 +112,9 @@ var (
 	// Letters, digits and hyphens are valid in every name built on it
 	// (Lambda, EventBridge, SNS, SQS).
 	prefixRE = regexp.MustCompile(fmt.Sprintf(`^[A-Za-z0-9-]{1,%d}$`, MaxMonitorPrefix))
-	emailRE  = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
+	// IAM role-name characters, and * for a glob.
+	deployRoleRE = regexp.MustCompile(`^[A-Za-z0-9+=,.@_*-]{1,64}$`)
+	emailRE      = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
 	// A complete secret ARN ends with the 6 random characters Secrets
 	// Manager appends to the name; IAM then needs no wildcard.
 	secretArnRE = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$`)
@@ -205,6 +214,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 		CentralRegion:      str(CtxCentralRegion),
 		Regions:            list(CtxRegions),
 		MonitorPrefix:      str(CtxMonitorPrefix),
+		DeployRoles:        list(CtxDeployRoles),
 	}
 	// Slack gets what the monitor publishes unless told to be quieter.
 	c.SlackMinSeverity = severity(CtxSlackMinSeverity, c.MinSeverity)
@@ -224,6 +234,11 @@ func ParseConfig(get func(key string) any) (Config, error) {
 	}
 	if c.SlackSecretArn != "" && !secretArnRE.MatchString(c.SlackSecretArn) {
 		bad(CtxSlackSecretArn, "%q is not a complete Secrets Manager secret ARN (with its 6-character suffix, as `aws secretsmanager describe-secret --query ARN` prints it)", c.SlackSecretArn)
+	}
+	for _, r := range c.DeployRoles {
+		if !deployRoleRE.MatchString(r) {
+			bad(CtxDeployRoles, "%q: want a role name of 1 to 64 letters, digits, +=,.@_- or * (a glob on the role name, not an ARN or a path)", r)
+		}
 	}
 	if c.MonitorPrefix == "" {
 		c.MonitorPrefix = DefaultMonitorPrefix

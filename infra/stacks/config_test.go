@@ -30,7 +30,7 @@ func TestParseConfig(t *testing.T) {
 			check: func(t *testing.T, c stacks.Config) {
 				if c.Architecture != stacks.ArchARM64 || c.MinSeverity != detect.Medium || c.SlackMinSeverity != detect.Medium ||
 					!c.ReserveConcurrency || c.CreateTrail || c.Organization() || c.SlackSecretArn != "" || len(c.TrustedAccounts) != 0 || len(c.AlertEmails) != 0 ||
-					c.MonitorPrefix != "lambdawatch" {
+					c.MonitorPrefix != "lambdawatch" || len(c.DeployRoles) != 0 {
 					t.Errorf("defaults: %+v", c)
 				}
 			},
@@ -38,10 +38,10 @@ func TestParseConfig(t *testing.T) {
 		{
 			name: "cdk.json's empty strings are defaults",
 			context: map[string]any{"architecture": "", "minSeverity": "", "slackMinSeverity": "", "trustedAccounts": "",
-				"orgId": "", "alertEmails": "", "slackSecretArn": "", "reserveConcurrency": "", "monitorPrefix": ""},
+				"orgId": "", "alertEmails": "", "slackSecretArn": "", "reserveConcurrency": "", "monitorPrefix": "", "deployRoles": ""},
 			check: func(t *testing.T, c stacks.Config) {
 				if c.Architecture != stacks.ArchARM64 || c.MinSeverity != detect.Medium || !c.ReserveConcurrency || c.Organization() ||
-					c.MonitorPrefix != "lambdawatch" {
+					c.MonitorPrefix != "lambdawatch" || len(c.DeployRoles) != 0 {
 					t.Errorf("empty strings: %+v", c)
 				}
 			},
@@ -141,6 +141,30 @@ func TestParseConfig(t *testing.T) {
 			name:    "a prefix that is not a string",
 			context: map[string]any{"monitorPrefix": true},
 			wantErr: []string{"monitorPrefix: want a string"},
+		},
+		{
+			name:    "deploy roles: globs on role names, trimmed and deduplicated",
+			context: map[string]any{"deployRoles": " cdk-*-cfn-exec-role-* ,StackSetExecution@Team_1+=.,cdk-*-cfn-exec-role-*,"},
+			check: func(t *testing.T, c stacks.Config) {
+				if !slices.Equal(c.DeployRoles, []string{"cdk-*-cfn-exec-role-*", "StackSetExecution@Team_1+=."}) {
+					t.Errorf("deploy roles %q", c.DeployRoles)
+				}
+			},
+		},
+		{
+			name:    "deploy roles as a JSON list",
+			context: map[string]any{"deployRoles": []any{"deployer"}},
+			check: func(t *testing.T, c stacks.Config) {
+				if !slices.Equal(c.DeployRoles, []string{"deployer"}) {
+					t.Errorf("deploy roles %q", c.DeployRoles)
+				}
+			},
+		},
+		{
+			name:    "deploy roles: an ARN, a path, a space, too long",
+			context: map[string]any{"deployRoles": "arn:aws:iam::111111111111:role/x,team/deployer,my role," + strings.Repeat("r", 65)},
+			wantErr: []string{`deployRoles: "arn:aws:iam::111111111111:role/x"`, `deployRoles: "team/deployer"`, `deployRoles: "my role"`,
+				`deployRoles: "` + strings.Repeat("r", 65) + `"`},
 		},
 		{
 			name:    "organization needs all its keys",

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -19,9 +20,13 @@ type ForwarderStackProps struct {
 }
 
 // ForwarderStack forwards one account's and region's Lambda calls, and the
-// calls that could blind lambdawatch, to the central event bus, with one
-// rule for each of the monitor's patterns: a forwarding rule disabled does
-// not forward its own disabling, the other one does. Its template is deployable as is by CloudFormation
+// calls that could blind lambdawatch, to the central event bus, with two
+// rules split like the monitor's (pattern.go): the Lambda rule also
+// forwards the EventBridge calls naming the forwarder's tamper rule, the
+// tamper rule every other EventBridge call, so that each call is forwarded
+// once and a forwarding rule disabled has its disabling forwarded by the
+// other. On the central bus, every forwarded call meets exactly one of the
+// monitor's rules. Its template is deployable as is by CloudFormation
 // StackSets to every account and region: no assets, no bootstrap version
 // check, no account or region of its own in it (only the central bus's), and
 // in the central account's central region, where the monitor already reads
@@ -33,6 +38,7 @@ type ForwarderStack struct {
 	TamperRule  awsevents.Rule // the calls that could blind lambdawatch
 	Role        awsiam.Role
 	DLQ         awssqs.Queue
+	DLQAlarm    awscloudwatch.Alarm
 	CentralBus  awsevents.IEventBus
 	ForwardHere awscdk.CfnCondition
 }
@@ -77,10 +83,24 @@ func NewForwarderStack(scope constructs.Construct, id string, props *ForwarderSt
 	})
 
 	s.DLQ = newQueue(stack, "ForwardDeadLetterQueue", props.Names.ForwardDLQ, nil)
+	// The alarm has no action: this stack has no topic, and the monitor's
+	// alarm topic is in another account. It shows in CloudWatch in this
+	// account and region, and its state changes are EventBridge events
+	// there, for whoever watches the member accounts.
+	s.DLQAlarm = awscloudwatch.NewAlarm(stack, jsii.String("ForwardDeadLetterAlarm"), &awscloudwatch.AlarmProps{
+		Metric: s.DLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
+		}),
+		AlarmDescription:   jsii.String("lambdawatch forwarder: watched calls did not reach the central event bus; see the forwarder's dead-letter queue"),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
 
-	s.Rule = s.forwardRule("ForwardLambdaCallsRule", props.Names.ForwardLambdaRule, lambdaCallPattern(),
-		"lambdawatch: forward Lambda permission calls and EventBridge rule changes to the central event bus")
-	s.TamperRule = s.forwardRule("ForwardTamperRule", props.Names.ForwardTamperRule, tamperPattern(),
+	s.Rule = s.forwardRule("ForwardLambdaCallsRule", props.Names.ForwardLambdaRule, lambdaCallPattern(props.Names.ForwardTamperRule),
+		"lambdawatch: forward Lambda permission calls, and EventBridge calls on the forward-tamper rule, to the central event bus")
+	s.TamperRule = s.forwardRule("ForwardTamperRule", props.Names.ForwardTamperRule, tamperPattern(props.Names.ForwardTamperRule),
 		"lambdawatch: forward CloudTrail, EventBridge, SNS and SQS calls that could blind lambdawatch to the central event bus")
 
 	awscdk.NewCfnOutput(stack, jsii.String("CentralEventBusArn"), &awscdk.CfnOutputProps{

@@ -40,7 +40,7 @@ type layout struct {
 
 var (
 	single  *layout // the default stack, with emails, trusted accounts and a quieter Slack
-	variant *layout // x86_64, an existing secret, no reserved concurrency, no emails, a trail
+	variant *layout // x86_64, an existing secret, no reserved concurrency, no emails, a trail, deploy roles
 	org     *layout // the organization layout, with its own prefix
 	assets  stacks.Assets
 )
@@ -93,6 +93,7 @@ func run(m *testing.M) (code int, err error) {
 			"reserveConcurrency": false,
 			"minSeverity":        "LOW",
 			"createTrail":        "true",
+			"deployRoles":        "cdk-*-cfn-exec-role-*, deployer",
 		}},
 		{&org, "org", map[string]any{
 			"orgId":            testOrg,

@@ -201,6 +201,9 @@ func NewMonitorStack(scope constructs.Construct, id string, props *MonitorStackP
 			"MIN_SEVERITY":     cfg.MinSeverity.String(),
 			// The tamper rules know lambdawatch's own resources by it.
 			"MONITOR_PREFIX": names.Prefix,
+			// Whose CloudFormation calls are the deployment, not tampering;
+			// empty: the engine's default.
+			"MONITOR_DEPLOY_ROLES": strings.Join(cfg.DeployRoles, ","),
 		},
 		async: &asyncProps{onFailure: s.MonitorDLQ},
 	})
@@ -217,11 +220,12 @@ func NewMonitorStack(scope constructs.Construct, id string, props *MonitorStackP
 		Resources: &[]*string{s.Key.KeyArn()},
 	}))
 
-	// Two rules per bus, each also matching the EventBridge calls, so
-	// that disabling either is seen through the other (pattern.go).
-	s.DefaultBusRule = s.monitorRule("LambdaCallsRule", names.LambdaRule, nil, lambdaCallPattern(),
-		"lambdawatch: Lambda permission and configuration calls, and EventBridge rule changes, in this account and region")
-	s.TamperRule = s.monitorRule("TamperRule", names.TamperRule, nil, tamperPattern(),
+	// Two rules per bus that split the EventBridge calls: the Lambda rule
+	// takes those naming the tamper rule, the tamper rule all others, so
+	// that disabling either is seen through the other, once (pattern.go).
+	s.DefaultBusRule = s.monitorRule("LambdaCallsRule", names.LambdaRule, nil, lambdaCallPattern(names.TamperRule),
+		"lambdawatch: Lambda permission and configuration calls, and EventBridge calls on the tamper rule, in this account and region")
+	s.TamperRule = s.monitorRule("TamperRule", names.TamperRule, nil, tamperPattern(names.TamperRule),
 		"lambdawatch: CloudTrail, EventBridge, SNS and SQS calls that could blind lambdawatch, in this account and region")
 	if props.Central {
 		s.CentralBus = awsevents.NewEventBus(stack, jsii.String("CentralBus"), &awsevents.EventBusProps{
@@ -243,9 +247,9 @@ func NewMonitorStack(scope constructs.Construct, id string, props *MonitorStackP
 		}))
 		// Rule names are unique per bus: the central bus's rules share
 		// the default bus's names.
-		s.CentralBusRule = s.monitorRule("ForwardedLambdaCallsRule", names.LambdaRule, s.CentralBus, lambdaCallPattern(),
-			"lambdawatch: Lambda and EventBridge calls forwarded from the organization's accounts and regions")
-		s.CentralTamper = s.monitorRule("ForwardedTamperRule", names.TamperRule, s.CentralBus, tamperPattern(),
+		s.CentralBusRule = s.monitorRule("ForwardedLambdaCallsRule", names.LambdaRule, s.CentralBus, lambdaCallPattern(names.TamperRule),
+			"lambdawatch: Lambda calls, and EventBridge calls on the tamper rule, forwarded from the organization's accounts and regions")
+		s.CentralTamper = s.monitorRule("ForwardedTamperRule", names.TamperRule, s.CentralBus, tamperPattern(names.TamperRule),
 			"lambdawatch: tampering calls forwarded from the organization's accounts and regions")
 	}
 

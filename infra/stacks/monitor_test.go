@@ -77,11 +77,11 @@ func TestMonitorEnvironment(t *testing.T) {
 	for _, tt := range []struct {
 		l                 *layout
 		trusted, org, sev string
-		prefix            string
+		prefix, deploy    string
 	}{
-		{single, "222222222222,333333333333", testOrg, "MEDIUM", "lambdawatch"},
-		{variant, "", "", "LOW", "lambdawatch"},
-		{org, "", testOrg, "MEDIUM", testPrefix},
+		{single, "222222222222,333333333333", testOrg, "MEDIUM", "lambdawatch", ""},
+		{variant, "", "", "LOW", "lambdawatch", "cdk-*-cfn-exec-role-*,deployer"},
+		{org, "", testOrg, "MEDIUM", testPrefix, ""},
 	} {
 		topic := only(t, tt.l.monitorJSON(), "AWS::SNS::Topic", func(p map[string]any) bool { return p["DisplayName"] == "lambdawatch findings" })
 		check(t, tt.l.name, func() {
@@ -92,6 +92,8 @@ func TestMonitorEnvironment(t *testing.T) {
 					"ORG_ID":           tt.org,
 					"MIN_SEVERITY":     tt.sev,
 					"MONITOR_PREFIX":   tt.prefix,
+					// Empty: the engine's default deployment roles.
+					"MONITOR_DEPLOY_ROLES": tt.deploy,
 				})},
 			})
 		})
@@ -105,6 +107,12 @@ func TestEventRule(t *testing.T) {
 	check(t, "two rules on the default bus", func() {
 		single.monitor().ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(2))
 	})
+	// The Lambda rule takes the EventBridge calls that name the tamper
+	// rule, through either parameter; the tamper rule every other one:
+	// each parameter absent or naming another rule.
+	const tamper = "lambdawatch-tamper"
+	notTamper := obj{"anything-but": arrayEq(tamper)}
+	absent := obj{"exists": false}
 	for _, r := range []struct {
 		name     string
 		services []string
@@ -116,7 +124,26 @@ func TestEventRule(t *testing.T) {
 		for _, es := range r.services {
 			svc := watchedService(t, es)
 			sources = append(sources, svc.Source)
-			branches = append(branches, obj{"eventSource": arrayEq(es), "eventName": arrayEq(prefixes(svc.Actions)...)})
+			branch := func() obj { return obj{"eventSource": arrayEq(es), "eventName": arrayEq(prefixes(svc.Actions)...)} }
+			switch {
+			case es != "events.amazonaws.com":
+				branches = append(branches, branch())
+			case r.name == tamper:
+				b := branch()
+				b["$or"] = arrayEq(
+					obj{"requestParameters": obj{"name": arrayEq(notTamper), "rule": arrayEq(notTamper)}},
+					obj{"requestParameters": obj{"name": arrayEq(notTamper), "rule": arrayEq(absent)}},
+					obj{"requestParameters": obj{"name": arrayEq(absent), "rule": arrayEq(notTamper)}},
+					obj{"requestParameters": obj{"name": arrayEq(absent), "rule": arrayEq(absent)}},
+				)
+				branches = append(branches, b)
+			default:
+				for _, param := range []string{"name", "rule"} {
+					b := branch()
+					b["requestParameters"] = obj{param: arrayEq(tamper)}
+					branches = append(branches, b)
+				}
+			}
 		}
 		check(t, r.name, func() {
 			single.monitor().HasResourceProperties(jsii.String("AWS::Events::Rule"), obj{
@@ -175,7 +202,7 @@ func TestEventPatternMatches(t *testing.T) {
 	rule := only(t, tpl, "AWS::Events::Rule", func(p map[string]any) bool { return p["Name"] == "lambdawatch-lambda-calls" })
 	pattern := props(tpl, rule)["EventPattern"].(map[string]any)
 	matches := func(name string) bool {
-		return patternMatches(pattern, cloudTrailEvent("aws.lambda", "lambda.amazonaws.com", name))
+		return patternMatches(t, pattern, cloudTrailEvent("aws.lambda", "lambda.amazonaws.com", name))
 	}
 	for _, tt := range []struct {
 		name string

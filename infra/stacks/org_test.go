@@ -1,6 +1,7 @@
 package stacks_test
 
 import (
+	"encoding/json"
 	"reflect"
 	"slices"
 	"strings"
@@ -82,10 +83,16 @@ func TestCentralBus(t *testing.T) {
 }
 
 func TestForwarders(t *testing.T) {
-	// Each forwarding rule carries the pattern of one of the monitor's rules.
+	// Each forwarding rule carries the pattern of one of the monitor's
+	// rules, split on the forwarder's tamper rule instead of the monitor's.
 	monitorPattern := func(name string) any {
 		r := only(t, org.monitorJSON(), "AWS::Events::Rule", func(p map[string]any) bool { return p["EventBusName"] == nil && p["Name"] == name })
-		return props(org.monitorJSON(), r)["EventPattern"]
+		s := strings.ReplaceAll(jsonString(props(org.monitorJSON(), r)["EventPattern"]), `"`+testPrefix+`-tamper"`, `"`+testPrefix+`-forward-tamper"`)
+		var p any
+		if err := json.Unmarshal([]byte(s), &p); err != nil {
+			t.Fatalf("pattern of %s: %v", name, err)
+		}
+		return p
 	}
 	forwards := map[string]any{
 		testPrefix + "-forward-lambda-calls": monitorPattern(testPrefix + "-lambda-calls"),
@@ -159,6 +166,21 @@ func TestForwarders(t *testing.T) {
 					"PolicyDocument": obj{"Statement": arrayEq(obj{
 						"Effect": "Allow", "Action": "events:PutEvents", "Resource": busArn,
 					})},
+				})
+			})
+			// SECURITY.md: the forwarder's dead-letter queue raises an alarm
+			// in its own account and region, with no action.
+			check(t, "dead-letter alarm", func() {
+				tt.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(1))
+				tt.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj{
+					"Namespace":          "AWS/SQS",
+					"MetricName":         "ApproximateNumberOfMessagesVisible",
+					"Dimensions":         arrayEq(obj{"Name": "QueueName", "Value": obj{"Fn::GetAtt": []any{dlq, "QueueName"}}}),
+					"Statistic":          "Maximum",
+					"Threshold":          float64(1),
+					"ComparisonOperator": "GreaterThanOrEqualToThreshold",
+					"TreatMissingData":   "notBreaching",
+					"AlarmActions":       assertions.Match_Absent(),
 				})
 			})
 			check(t, "nothing else", func() {
