@@ -455,7 +455,7 @@ func TestSampleJudgesAlike(t *testing.T) {
 			t.Errorf("row %s: %s", r.EventID, d)
 		}
 	}
-	// The sample holds what the brief of the hunt needs: a grant with
+	// The sample holds what a hunt must judge: a grant with
 	// its stored statement, a function URL, a layer permission.
 	for _, want := range []struct{ name, in string }{
 		{"AddPermission", "statement"}, {"CreateFunctionUrlConfig", "authType"}, {"AddLayerVersionPermission", "statement"},
