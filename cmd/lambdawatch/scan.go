@@ -508,13 +508,11 @@ func (s *scanner) input(name string, open func() (io.ReadCloser, error), ir *clo
 		keep = s.prefilter.Match
 	}
 	records := cloudtrail.DecodeBytes(data, keep)
-	var stream *counter
 	switch {
 	case rest != nil:
 		// Too large to hold whole (a big export, say): decoded as it
 		// comes, each record through the prefilter.
-		stream = &counter{r: io.MultiReader(bytes.NewReader(data), rest)}
-		records = cloudtrail.DecodeStream(stream, keep)
+		records = cloudtrail.DecodeStream(io.MultiReader(bytes.NewReader(data), rest), keep)
 	case readErr == nil && s.prefilter != nil && looksJSON(data) && !s.prefilter.Match(data):
 		res.skipped = true
 		records = nil
@@ -541,10 +539,7 @@ func (s *scanner) input(name string, open func() (io.ReadCloser, error), ir *clo
 			}
 		}
 	}
-	res.bytes, res.compressed = int64(len(data)), ir.Compressed
-	if stream != nil {
-		res.bytes = stream.n
-	}
+	res.bytes, res.compressed = ir.Decompressed, ir.Compressed
 	if err := r.Close(); err != nil && readErr == nil {
 		readErr = err
 	}
@@ -577,18 +572,6 @@ func looksJSON(data []byte) bool {
 // prefilter can search it: CloudTrail's log files are far smaller. A
 // larger one streams; a worker holds at most about this much.
 var wholeRead = 8 << 20 // lowered by tests
-
-// counter counts the bytes read through it.
-type counter struct {
-	r io.Reader
-	n int64
-}
-
-func (c *counter) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
 
 // printer writes findings as a table or as JSON Lines.
 type printer struct {

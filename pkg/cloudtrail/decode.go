@@ -389,53 +389,29 @@ func (d *decoder) object(data []byte, depth int) {
 			d.fail("detail: %w", err)
 			return
 		}
-		d.emitChecked(rec, env.Detail)
+		d.emitChecked(rec, env.Detail, "eventName")
 	case env.DigestStartTime != "":
 		d.records++ // a digest file: it lists log files, it holds no calls
 	case env.AthenaEventSource != nil || env.AthenaEventName != nil:
 		d.athena(data)
 	default:
-		d.emitChecked(env.Record, data)
+		d.emitChecked(env.Record, data, "eventName")
 	}
 }
 
 // emitChecked rejects objects that carry none of a record's identifying
 // fields, such as a stray configuration file, and records whose name is
-// not written as CloudTrail writes it (see EventNames). raw is the record's
-// JSON.
-func (d *decoder) emitChecked(r Record, raw []byte) {
+// not written under key as CloudTrail (eventName) or Athena (eventname)
+// writes it (see EventNames). raw is the record's JSON. bad are errors in
+// parts of it (an Athena row's columns), reported at its position before
+// the record.
+func (d *decoder) emitChecked(r Record, raw []byte, key string, bad ...error) {
 	if r.EventName == "" && r.EventSource == "" {
 		d.fail("not a CloudTrail record: no eventName or eventSource")
 		return
 	}
 	if !nameWritten(raw, r.EventName) {
-		d.fail("eventName %q is under a key CloudTrail does not write (the key is spelt eventName)", r.EventName)
-		return
-	}
-	d.records++
-	r.Position = fmt.Sprintf("record %d", d.records)
-	d.emit(r, nil)
-}
-
-// athena handles an Athena row.
-func (d *decoder) athena(data []byte) {
-	rec, bad, err := athenaRecord(data)
-	if err != nil {
-		d.fail("Athena row: %w", err)
-		return
-	}
-	d.emitRow(rec, bad, data)
-}
-
-// emitRow emits a record whose row had bad parts: an error for each, then
-// the record, all at the record's position. raw is the row's JSON.
-func (d *decoder) emitRow(r Record, bad []error, raw []byte) {
-	if len(bad) == 0 || (r.EventName == "" && r.EventSource == "") {
-		d.emitChecked(r, raw)
-		return
-	}
-	if !nameWritten(raw, r.EventName) {
-		d.fail("eventname %q is under a key Athena does not write (the column is eventname)", r.EventName)
+		d.fail("%s %q is under a key %s does not write (the key is spelt %s)", key, r.EventName, writer[key], key)
 		return
 	}
 	d.records++
@@ -444,6 +420,19 @@ func (d *decoder) emitRow(r Record, bad []error, raw []byte) {
 		d.emit(Record{}, fmt.Errorf("%s: Athena row: %w", r.Position, err))
 	}
 	d.emit(r, nil)
+}
+
+// writer names who writes each name key.
+var writer = map[string]string{"eventName": "CloudTrail", "eventname": "Athena"}
+
+// athena handles an Athena row.
+func (d *decoder) athena(data []byte) {
+	rec, bad, err := athenaRecord(data)
+	if err != nil {
+		d.fail("Athena row: %w", err)
+		return
+	}
+	d.emitChecked(rec, data, "eventname", bad...)
 }
 
 // describe turns encoding/json's type errors into ones that name the field.

@@ -23,6 +23,9 @@ type InputReader struct {
 	// Compressed counts the bytes read from the last input as they came,
 	// before gunzipping, so far.
 	Compressed int64
+	// Decompressed counts the bytes of the last input after gunzipping,
+	// so far: those returned and those read from the rest.
+	Decompressed int64
 }
 
 // Read reads r to its end, at most MaxInput bytes decompressed. The bytes
@@ -82,6 +85,7 @@ func (ir *InputReader) Open(r io.Reader, whole int) (data []byte, rest io.Reader
 	whole = min(whole, maxInput)
 	_, err = ir.buf.ReadFrom(io.LimitReader(src, int64(whole)+1))
 	data = ir.buf.Bytes()
+	ir.Decompressed = int64(len(data))
 	if readErr != nil {
 		// What was read before the error is still judged.
 		return data, nil, fmt.Errorf("read: after %d bytes: %w", n, readErr)
@@ -95,7 +99,8 @@ func (ir *InputReader) Open(r io.Reader, whole int) (data []byte, rest io.Reader
 	if whole == maxInput {
 		return nil, nil, fmt.Errorf("input larger than %d bytes decompressed: split it", maxInput)
 	}
-	return data, &limited{r: src, left: int64(maxInput - len(data)), what: what, read: int64(len(data))}, nil
+	ir.Decompressed = int64(len(data))
+	return data, &limited{r: src, left: int64(maxInput - len(data)), what: what, read: &ir.Decompressed}, nil
 }
 
 // rawWhole is the largest stored input read whole before it is
@@ -108,9 +113,10 @@ const keptBuffer = 4 << 20
 // limited reads the rest of a large input, failing past MaxInput and
 // naming where a read failed.
 type limited struct {
-	r          io.Reader
-	left, read int64
-	what       string
+	r    io.Reader
+	left int64
+	read *int64 // all the input's bytes so far
+	what string
 }
 
 func (l *limited) Read(p []byte) (int, error) {
@@ -123,9 +129,9 @@ func (l *limited) Read(p []byte) (int, error) {
 	}
 	n, err := l.r.Read(p[:min(int64(len(p)), l.left)])
 	l.left -= int64(n)
-	l.read += int64(n)
+	*l.read += int64(n)
 	if err != nil && err != io.EOF {
-		err = fmt.Errorf("%s: after %d bytes: %w", l.what, l.read, err)
+		err = fmt.Errorf("%s: after %d bytes: %w", l.what, *l.read, err)
 	}
 	return n, err
 }

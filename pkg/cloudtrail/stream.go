@@ -67,8 +67,21 @@ func DecodeStream(r io.Reader, keep func(record []byte) bool) iter.Seq2[Record, 
 // bytes of it), from what dec has buffered and what br still holds; false
 // at the end of the input.
 func peekValue(dec *json.Decoder, br *bufio.Reader) ([]byte, bool) {
-	buffered, _ := io.ReadAll(dec.Buffered())
-	buffered = bytes.TrimLeft(buffered, " \t\r\n")
+	// Only the first bytes of what dec holds: copying all of it for every
+	// value of a long stream would cost more than decoding.
+	var buffered []byte
+	chunk := make([]byte, 64)
+	for r := dec.Buffered(); len(buffered) < 64; {
+		n, err := r.Read(chunk)
+		part := chunk[:n]
+		if len(buffered) == 0 {
+			part = bytes.TrimLeft(part, " \t\r\n")
+		}
+		buffered = append(buffered, part...)
+		if err != nil || n == 0 {
+			break
+		}
+	}
 	if len(buffered) >= 64 {
 		return buffered[:64], true
 	}
@@ -92,8 +105,12 @@ func peekValue(dec *json.Decoder, br *bufio.Reader) ([]byte, bool) {
 // streamArray reads a JSON array from dec, handing over its elements one
 // at a time.
 func (d *decoder) streamArray(dec *json.Decoder) error {
-	if _, err := dec.Token(); err != nil { // [
+	tok, err := dec.Token()
+	if err != nil {
 		return err
+	}
+	if tok != json.Delim('[') {
+		return fmt.Errorf("want [, got %v", tok)
 	}
 	for dec.More() && !d.stopped {
 		var raw json.RawMessage
@@ -105,7 +122,7 @@ func (d *decoder) streamArray(dec *json.Decoder) error {
 	if d.stopped {
 		return nil
 	}
-	_, err := dec.Token() // ]
+	_, err = dec.Token() // ]
 	return err
 }
 
@@ -122,7 +139,7 @@ func isLogFileStart(head []byte) bool {
 // streamLogFile reads one {"Records":[...], ...} object from dec, yielding
 // its records as it goes.
 func (d *decoder) streamLogFile(dec *json.Decoder) error {
-	for _, want := range []any{json.Delim('{'), "Records", json.Delim('[')} {
+	for _, want := range []any{json.Delim('{'), "Records"} {
 		tok, err := dec.Token()
 		if err != nil {
 			return err
@@ -131,17 +148,7 @@ func (d *decoder) streamLogFile(dec *json.Decoder) error {
 			return fmt.Errorf("want %v, got %v", want, tok)
 		}
 	}
-	for dec.More() && !d.stopped {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return err
-		}
-		d.value(raw, -1, 1)
-	}
-	if d.stopped {
-		return nil
-	}
-	if _, err := dec.Token(); err != nil { // ]
+	if err := d.streamArray(dec); err != nil || d.stopped {
 		return err
 	}
 	for dec.More() { // other keys, skipped

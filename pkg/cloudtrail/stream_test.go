@@ -107,8 +107,8 @@ func TestOpenLarge(t *testing.T) {
 		}
 		records++
 	}
-	if records != n || ir.Compressed != int64(len(in)) {
-		t.Errorf("%d records, %d of %d bytes read", records, ir.Compressed, len(in))
+	if records != n || ir.Compressed != int64(len(in)) || ir.Decompressed != int64(b.Len()) {
+		t.Errorf("%d records, %d of %d stored bytes and %d of %d decompressed bytes read", records, ir.Compressed, len(in), ir.Decompressed, b.Len())
 	}
 
 	defer func(old int) { maxInput = old }(maxInput)
