@@ -51,6 +51,7 @@ bench: cli
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./pkg/detect ./cmd/lambdawatch
 
 # Each fuzz target in turn; their seed corpora already run in `make test`.
+# FUZZTIME is a duration (10s) or a count of inputs (10000x).
 FUZZTIME ?= 10s
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./pkg/... ./functions/... ./cmd/...); do \
