@@ -108,6 +108,9 @@ type Finding struct {
 	ErrorCode       string       `json:"errorCode,omitempty"`
 	ErrorMessage    string       `json:"errorMessage,omitempty"`
 	Summary         string       `json:"summary"`
+	// Suppressed is the reason a suppression entry gives for muting the
+	// finding: it is reported, not alerted.
+	Suppressed string `json:"suppressed,omitempty"`
 }
 
 // Resource names what the finding is about: the function, else the
