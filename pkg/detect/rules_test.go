@@ -134,3 +134,33 @@ func TestPastTense(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsRulesPage: docs/rules.md has a section for every rule, in the
+// registry's order, with its severity.
+func TestDocsRulesPage(t *testing.T) {
+	data, err := os.ReadFile("../../docs/rules.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	sections := strings.Split(string(data), "\n## `")
+	for _, sec := range sections[1:] {
+		id, body, _ := strings.Cut(sec, "`")
+		ids = append(ids, id)
+		r, ok := RuleByID(id)
+		if !ok {
+			t.Errorf("docs/rules.md describes %s, which is no rule", id)
+			continue
+		}
+		if !strings.Contains(body, "**Severity:** "+r.Severity.String()) {
+			t.Errorf("docs/rules.md: %s lacks its severity %s", id, r.Severity)
+		}
+	}
+	var want []string
+	for _, r := range Rules {
+		want = append(want, r.ID)
+	}
+	if !slices.Equal(ids, want) {
+		t.Errorf("docs/rules.md sections %v, want %v", ids, want)
+	}
+}
