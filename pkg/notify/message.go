@@ -98,7 +98,7 @@ func truncateFinding(f detect.Finding, limit int) detect.Finding {
 	for _, p := range []*string{
 		&f.Summary, &f.UserAgent, &f.ErrorMessage, &f.Actor, &f.Principal, &f.Function,
 		&f.Layer, &f.Action, &f.StatementID, &f.FunctionURL, &f.Runtime, &f.SourceIPAddress,
-		&f.ErrorCode, &f.EventName, &f.Trail, &f.EventRule, &f.EventBus, &f.Topic, &f.Queue,
+		&f.ErrorCode, &f.EventName, &f.Trail, &f.EventRule, &f.EventBus, &f.Topic, &f.Queue, &f.ResourceARN,
 	} {
 		*p = truncate(*p, limit)
 	}
