@@ -279,9 +279,14 @@ func ParseConfig(get func(key string) any) (Config, error) {
 		if !awsid.IsRegion(c.CentralRegion) {
 			bad(CtxCentralRegion, "want the region that runs the monitor (e.g. eu-west-1), got %q", c.CentralRegion)
 		}
+		central, _ := awsid.Partition(c.CentralRegion)
 		for _, r := range c.Regions {
-			if !awsid.IsRegion(r) {
+			switch p, ok := awsid.Partition(r); {
+			case !ok:
 				bad(CtxRegions, "%q is not a region name", r)
+			case central != "" && p != central:
+				// Accounts and event buses do not reach across partitions.
+				bad(CtxRegions, "%s is in partition %s, the central region %s in %s: events cannot be forwarded across partitions", r, p, c.CentralRegion, central)
 			}
 		}
 		// Member accounts' events in the central region must be forwarded too.

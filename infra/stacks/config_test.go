@@ -194,6 +194,12 @@ func TestParseConfig(t *testing.T) {
 			},
 		},
 		{
+			name:    "regions of another partition than the central region's",
+			context: map[string]any{"orgId": "o-abc123def4", "centralAccountId": "111111111111", "centralRegion": "eu-west-1", "regions": "us-east-1,cn-north-1,us-gov-west-1"},
+			wantErr: []string{"context regions: cn-north-1 is in partition aws-cn, the central region eu-west-1 in aws: events cannot be forwarded across partitions",
+				"context regions: us-gov-west-1 is in partition aws-us-gov, the central region eu-west-1 in aws"},
+		},
+		{
 			name:    "region look-alikes",
 			context: map[string]any{"orgId": "o-abc123def4", "centralAccountId": "111111111111", "centralRegion": "US-EAST-1", "regions": "us-east,us-east-1a,xx-east-1"},
 			wantErr: []string{`centralRegion: want the region that runs the monitor (e.g. eu-west-1), got "US-EAST-1"`,
