@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
 	"github.com/lambdawatch/lambdawatch/pkg/console"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
@@ -331,7 +332,7 @@ func Email(f detect.Finding) string {
 	b.WriteString("\n")
 	l := console.For(f)
 	switch {
-	case !console.ValidRegion(f.Region):
+	case !awsid.IsRegion(f.Region):
 		fmt.Fprintf(&b, "  none: region %s is not a region name\n", quoteText(f.Region))
 	default:
 		if l.Permissions != "" {

@@ -7,10 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 )
 
 // PrincipalKind says what sort of caller a principal names.
@@ -73,10 +73,11 @@ const (
 	KeyInvokedViaFunctionURL = "lambda:invokedviafunctionurl"
 )
 
-var accountID = regexp.MustCompile(`^[0-9]{12}$`)
-
-// IsAccountID reports whether s is a 12-digit account ID.
-func IsAccountID(s string) bool { return accountID.MatchString(s) }
+// IsAccountID reports whether s is a 12-digit account ID. It is
+// awsid.IsAccountID, kept for the callers not yet moved to it (pkg/detect);
+// new code calls awsid. (Not marked Deprecated, so that the lint of those
+// callers stays clean until they move.)
+func IsAccountID(s string) bool { return awsid.IsAccountID(s) }
 
 // ParsePrincipal classifies a principal given as a plain string, as
 // AddPermission's request takes it.
@@ -86,10 +87,10 @@ func ParsePrincipal(s string) Principal {
 	switch {
 	case s == "*":
 		p.Kind = Wildcard
-	case IsAccountID(s):
+	case awsid.IsAccountID(s):
 		p.Kind, p.Account = Account, s
 	case strings.HasPrefix(s, "arn:"):
-		if a, err := ParseARN(s); err == nil && (a.Service == "iam" || a.Service == "sts") && IsAccountID(a.Account) {
+		if a, err := awsid.ParseARN(s); err == nil && (a.Service == "iam" || a.Service == "sts") && awsid.IsAccountID(a.Account) {
 			p.Kind, p.Account = Account, a.Account
 		}
 	case strings.Contains(s, ".") && !strings.ContainsAny(s, ":/* "):
@@ -275,20 +276,9 @@ func (c Condition) Match() Match {
 // string under StringLike or ArnLike.
 func HasWildcard(v string) bool { return strings.ContainsAny(v, "*?") }
 
-// ARN is the parts of an Amazon Resource Name.
-type ARN struct {
-	Partition, Service, Region, Account, Resource string
-}
-
 // ParseARN splits an ARN into its parts; it accepts empty and wildcard
-// fields, which policies use.
-func ParseARN(s string) (ARN, error) {
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" {
-		return ARN{}, fmt.Errorf("not an ARN: %q", clip(s, 80))
-	}
-	return ARN{Partition: parts[1], Service: parts[2], Region: parts[3], Account: parts[4], Resource: parts[5]}, nil
-}
+// fields, which policies use. It is awsid.ParseARN, kept as IsAccountID is.
+func ParseARN(s string) (awsid.ARN, error) { return awsid.ParseARN(s) }
 
 // stringList reads a JSON string, array of strings, boolean or number as
 // strings: policies use all of them for single values.
@@ -352,15 +342,4 @@ func typeName(v any) string {
 		return "null"
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-// clip is the start of s, for error messages: a record can hold megabytes.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
 }
