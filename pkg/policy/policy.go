@@ -73,12 +73,6 @@ const (
 	KeyInvokedViaFunctionURL = "lambda:invokedviafunctionurl"
 )
 
-// IsAccountID reports whether s is a 12-digit account ID. It is
-// awsid.IsAccountID, kept for the callers not yet moved to it (pkg/detect);
-// new code calls awsid. (Not marked Deprecated, so that the lint of those
-// callers stays clean until they move.)
-func IsAccountID(s string) bool { return awsid.IsAccountID(s) }
-
 // ParsePrincipal classifies a principal given as a plain string, as
 // AddPermission's request takes it.
 func ParsePrincipal(s string) Principal {
@@ -275,10 +269,6 @@ func (c Condition) Match() Match {
 // HasWildcard reports whether a condition value matches more than one
 // string under StringLike or ArnLike.
 func HasWildcard(v string) bool { return strings.ContainsAny(v, "*?") }
-
-// ParseARN splits an ARN into its parts; it accepts empty and wildcard
-// fields, which policies use. It is awsid.ParseARN, kept as IsAccountID is.
-func ParseARN(s string) (awsid.ARN, error) { return awsid.ParseARN(s) }
 
 // stringList reads a JSON string, array of strings, boolean or number as
 // strings: policies use all of them for single values.
