@@ -51,7 +51,9 @@ func Start(t testing.TB) string {
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		killProcessGroup(cmd)
-		_ = <-exited // killed: its exit status says only that
+		if err := <-exited; err != nil {
+			t.Logf("moto_server on port %d stopped: %v", port, err)
+		}
 	})
 
 	url := "http://127.0.0.1:" + strconv.Itoa(port)
