@@ -175,10 +175,22 @@ func FromFinding(f detect.Finding, p Product, now time.Time) types.AwsSecurityFi
 
 // Archived is prev, a finding imported before (as FromFinding made it or
 // GetFindings returned it), with RecordState ARCHIVED as of now: the
-// resource or grant it describes is no longer there.
+// resource or grant it describes is no longer there. What Security Hub
+// adds to a finding itself (ProcessedAt, the aws/ product fields) is left
+// out, since it is Security Hub's to set.
 func Archived(prev types.AwsSecurityFinding, now time.Time) types.AwsSecurityFinding {
 	prev.RecordState = types.RecordStateArchived
 	prev.UpdatedAt = aws.String(timestamp(now))
+	prev.ProcessedAt = nil
+	if prev.ProductFields != nil {
+		fields := make(map[string]string, len(prev.ProductFields))
+		for k, v := range prev.ProductFields {
+			if !strings.HasPrefix(k, "aws/") {
+				fields[k] = v
+			}
+		}
+		prev.ProductFields = fields
+	}
 	return prev
 }
 

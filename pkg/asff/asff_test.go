@@ -173,8 +173,16 @@ func TestID(t *testing.T) {
 
 func TestArchived(t *testing.T) {
 	a := FromFinding(loadFindings(t)["public-layer"], product, importedAt)
+	a.ProductFields["aws/securityhub/FindingId"] = "set by Security Hub"
+	a.ProcessedAt = aws.String("2026-11-30T10:00:01.000Z")
 	later := importedAt.Add(24 * time.Hour)
 	b := Archived(a, later)
+	if _, ok := b.ProductFields["aws/securityhub/FindingId"]; ok || b.ProcessedAt != nil || b.ProductFields["lambdawatch/rule"] != "public-layer" {
+		t.Errorf("archived fields: %v, processed %v", b.ProductFields, b.ProcessedAt)
+	}
+	if _, ok := a.ProductFields["aws/securityhub/FindingId"]; !ok {
+		t.Error("Archived changed its argument's fields")
+	}
 	if b.RecordState != types.RecordStateArchived || aws.ToString(b.UpdatedAt) != "2026-12-01T10:00:00.000Z" {
 		t.Errorf("archived: %s at %s", b.RecordState, aws.ToString(b.UpdatedAt))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -115,9 +116,21 @@ func (im *Importer) Import(ctx context.Context, findings []types.AwsSecurityFind
 	var res Result
 	batches, refused := Batch(findings)
 	res.Failed = append(res.Failed, refused...)
-	for _, b := range batches {
+	for i := 0; i < len(batches); i++ {
+		b := batches[i]
 		out, calls, err := im.importBatch(ctx, b)
 		res.Calls += calls
+		var invalid smithy.InvalidParamsError
+		if err != nil && len(b) > 1 && errors.As(err, &invalid) {
+			// The SDK refuses the whole call for one finding it finds
+			// invalid: send them one by one, so only that one fails.
+			singles := make([][]types.AwsSecurityFinding, len(b))
+			for j := range b {
+				singles[j] = b[j : j+1]
+			}
+			batches = append(batches[:i+1], append(singles, batches[i+1:]...)...)
+			continue
+		}
 		if err != nil {
 			for _, f := range b {
 				res.Failed = append(res.Failed, Failure{ID: aws.ToString(f.Id), Code: "CallFailed", Message: err.Error()})
@@ -212,6 +225,11 @@ func Batch(findings []types.AwsSecurityFinding) ([][]types.AwsSecurityFinding, [
 		size    = batchOverhead
 	)
 	for _, f := range findings {
+		if missing := missingFields(f); len(missing) > 0 {
+			failed = append(failed, Failure{ID: aws.ToString(f.Id), Code: "MissingFields",
+				Message: "required by BatchImportFindings: " + strings.Join(missing, ", ")})
+			continue
+		}
 		b, err := JSON(f)
 		if err != nil {
 			failed = append(failed, Failure{ID: aws.ToString(f.Id), Code: "Unmeasurable", Message: err.Error()})
@@ -237,6 +255,36 @@ func Batch(findings []types.AwsSecurityFinding) ([][]types.AwsSecurityFinding, [
 		batches = append(batches, cur)
 	}
 	return batches, failed
+}
+
+// missingFields lists the fields BatchImportFindings requires that f
+// lacks.
+func missingFields(f types.AwsSecurityFinding) []string {
+	var missing []string
+	for _, r := range []struct {
+		name string
+		v    *string
+	}{
+		{"SchemaVersion", f.SchemaVersion}, {"Id", f.Id}, {"ProductArn", f.ProductArn}, {"GeneratorId", f.GeneratorId},
+		{"AwsAccountId", f.AwsAccountId}, {"CreatedAt", f.CreatedAt}, {"UpdatedAt", f.UpdatedAt},
+		{"Title", f.Title}, {"Description", f.Description},
+	} {
+		if r.v == nil {
+			missing = append(missing, r.name)
+		}
+	}
+	if len(f.Resources) == 0 {
+		missing = append(missing, "Resources")
+	}
+	for i, r := range f.Resources {
+		if r.Id == nil {
+			missing = append(missing, fmt.Sprintf("Resources[%d].Id", i))
+		}
+		if r.Type == nil {
+			missing = append(missing, fmt.Sprintf("Resources[%d].Type", i))
+		}
+	}
+	return missing
 }
 
 // Get reads the findings with these Ids from Security Hub; an Id it does
