@@ -306,7 +306,6 @@ func (p *parser) entry(index int, n *yaml.Node) (Entry, bool) {
 		p.errorf(k, "entry %d: "+format, append([]any{index}, args...)...)
 	}
 	seen := map[string]bool{}
-	var gotExpires bool
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		key := k.Value
@@ -315,25 +314,8 @@ func (p *parser) entry(index int, n *yaml.Node) (Entry, bool) {
 			continue
 		}
 		seen[key] = true
-		var field *string
-		switch key {
-		case "rule":
-			field = &e.Rule
-		case "account":
-			field = &e.Account
-		case "region":
-			field = &e.Region
-		case "resource":
-			field = &e.Resource
-		case "principal":
-			field = &e.Principal
-		case "actor":
-			field = &e.Actor
-		case "reason":
-			field = &e.Reason
-		case "expires":
-			gotExpires = true
-		default:
+		field, known := e.fields()[key]
+		if !known && key != "expires" {
 			bad(k, "unknown key %q (want %s, reason, expires)", key, strings.Join(matcherKeys, ", "))
 			continue
 		}
@@ -360,13 +342,21 @@ func (p *parser) entry(index int, n *yaml.Node) (Entry, bool) {
 	if !seen["reason"] {
 		p.errorf(n, "entry %d: no reason: say why the finding is accepted", index)
 	}
-	if !gotExpires {
+	if !seen["expires"] {
 		p.errorf(n, "entry %d: no expires: give the last day (YYYY-MM-DD) the entry mutes", index)
 	}
 	if len(p.errs) == before && e.matchesEverything() {
 		p.errorf(n, "entry %d: matches every finding: give at least one of %s with more than *", index, strings.Join(matcherKeys, ", "))
 	}
 	return e, len(p.errs) == before
+}
+
+// fields are the entry's string fields by their key in the file.
+func (e *Entry) fields() map[string]*string {
+	return map[string]*string{
+		"rule": &e.Rule, "account": &e.Account, "region": &e.Region, "resource": &e.Resource,
+		"principal": &e.Principal, "actor": &e.Actor, "reason": &e.Reason,
+	}
 }
 
 func (e Entry) matchesEverything() bool {
