@@ -24,8 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
-	"github.com/lambdawatch/lambdawatch/pkg/policy"
 )
 
 // SchemaVersion is the ASFF version written.
@@ -98,7 +98,7 @@ func resourceOf(f detect.Finding) string {
 
 // samePrincipal writes arn:<partition>:iam::<account>:root as the account.
 func samePrincipal(p string) string {
-	if a, err := policy.ParseARN(p); err == nil && a.Service == "iam" && a.Resource == "root" && policy.IsAccountID(a.Account) {
+	if a, err := awsid.ParseARN(p); err == nil && a.Service == "iam" && a.Resource == "root" && awsid.IsAccountID(a.Account) {
 		return a.Account
 	}
 	return p
@@ -247,7 +247,7 @@ func resource(f detect.Finding, p Product) types.Resource {
 	}
 	r := types.Resource{Type: aws.String(kind), Id: aws.String(id)}
 	partition := p.partition()
-	if a, err := policy.ParseARN(id); err == nil {
+	if a, err := awsid.ParseARN(id); err == nil {
 		partition = a.Partition
 	}
 	for _, known := range types.Partition("").Values() {
