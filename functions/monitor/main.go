@@ -8,8 +8,11 @@
 // (default MEDIUM), MONITOR_PREFIX (how the names of the stack's own
 // resources start; default lambdawatch), MONITOR_DEPLOY_ROLES
 // (comma-separated patterns of the roles CloudFormation deploys the stack
-// with), LOG_LEVEL (else Lambda's AWS_LAMBDA_LOG_LEVEL; default info). A
-// malformed value stops the cold start, named in the log. Region, credentials and endpoints
+// with), STATE_TABLE (the DynamoDB table that remembers what was
+// published, across containers and retries), SUPPRESSIONS_FILE (accepted
+// findings, muted), LOG_LEVEL (else Lambda's AWS_LAMBDA_LOG_LEVEL; default
+// info). A malformed value, or a suppressions file that does not load,
+// stops the cold start, named in the log. Region, credentials and endpoints
 // come from the SDK's own chain: AWS_ENDPOINT_URL_SNS points it at a local
 // SNS.
 package main
@@ -21,9 +24,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 
-	"github.com/lambdawatch/lambdawatch/pkg/detect"
 	"github.com/lambdawatch/lambdawatch/pkg/envvar"
 	"github.com/lambdawatch/lambdawatch/pkg/notify"
 )
@@ -45,13 +46,7 @@ func main() {
 		log.Error("AWS configuration", "error", err)
 		os.Exit(1)
 	}
-	m := &notify.Monitor{
-		Topic:       cfg.TopicARN,
-		SNS:         sns.NewFromConfig(awsCfg, notify.RetryThrottles),
-		Judge:       detect.New(cfg.Detect()),
-		MinSeverity: cfg.MinSeverity,
-		Log:         log,
-	}
+	m := cfg.Monitor(awsCfg, log)
 	lambda.Start(m.Handle)
 }
 

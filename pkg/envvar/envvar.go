@@ -20,8 +20,15 @@ const (
 	SlackAPIURL     = "SLACK_API_URL"     // the Web API base for bot tokens (local fakes)
 )
 
-// Both functions'.
+// Both functions', and the audit function's.
 const (
+	// StateTable is the DynamoDB table that remembers what was delivered;
+	// unset, each container remembers alone.
+	StateTable = "STATE_TABLE"
+	// SuppressionsFile is the suppressions file bundled with the function;
+	// unset, nothing is suppressed.
+	SuppressionsFile = "SUPPRESSIONS_FILE"
+
 	// LogLevel is the functions' own log level (debug, info, warn, error).
 	LogLevel = "LOG_LEVEL"
 	// LambdaLogLevel is the level Lambda's advanced logging controls set;

@@ -3,7 +3,12 @@ package notify
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -11,6 +16,8 @@ import (
 	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 	"github.com/lambdawatch/lambdawatch/pkg/envvar"
+	"github.com/lambdawatch/lambdawatch/pkg/state"
+	"github.com/lambdawatch/lambdawatch/pkg/suppress"
 )
 
 // Config is the monitor function's configuration, from the environment
@@ -22,6 +29,8 @@ type Config struct {
 	MinSeverity     detect.Severity // MIN_SEVERITY, default MEDIUM
 	MonitorPrefix   string          // MONITOR_PREFIX, default detect.DefaultMonitorPrefix
 	DeployRoles     []string        // MONITOR_DEPLOY_ROLES, default detect.DefaultDeployRoles
+	StateTable      string          // STATE_TABLE; empty: no shared state
+	Suppressions    *suppress.List  // read from SUPPRESSIONS_FILE
 }
 
 // Detect is the engine's configuration.
@@ -76,10 +85,36 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s: %q: want a role name, with * or ? standing for any characters", envvar.MonitorDeployRoles, r))
 		}
 	}
+	c.StateTable = strings.TrimSpace(getenv(envvar.StateTable))
+	if path := strings.TrimSpace(getenv(envvar.SuppressionsFile)); path != "" {
+		// A file that does not load fails the cold start: nothing is
+		// muted or unmuted by accident.
+		l, err := suppress.Load(path, time.Now())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", envvar.SuppressionsFile, err))
+		}
+		c.Suppressions = l
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("monitor configuration: %w", err)
 	}
 	return c, nil
+}
+
+// Monitor builds the monitor's handler on the SDK's configuration.
+func (c Config) Monitor(awsCfg aws.Config, log *slog.Logger) *Monitor {
+	m := &Monitor{
+		Topic:       c.TopicARN,
+		SNS:         sns.NewFromConfig(awsCfg, RetryThrottles),
+		Judge:       detect.New(c.Detect()),
+		MinSeverity: c.MinSeverity,
+		Suppress:    c.Suppressions,
+		Log:         log,
+	}
+	if c.StateTable != "" {
+		m.State = state.New(dynamodb.NewFromConfig(awsCfg), c.StateTable)
+	}
+	return m
 }
 
 // ThrottleCodes are SNS's modelled throttling errors, which the SDK's

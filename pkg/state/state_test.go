@@ -33,27 +33,10 @@ func client(endpoint string, attempts int) *dynamodb.Client {
 	})
 }
 
-// createTable makes the table as the stack defines it: pk, no sort key,
-// TTL on ttl.
+// createTable makes the table as the stack defines it.
 func createTable(t *testing.T, db *dynamodb.Client, name string) {
 	t.Helper()
-	ctx := context.Background()
-	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	if err != nil {
-		t.Fatalf("create table %s: %v", name, err)
-	}
-	_, err = db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
-		TableName:               aws.String(name),
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("ttl"), Enabled: aws.Bool(true)},
-	})
-	if err != nil {
-		t.Fatalf("ttl on %s: %v", name, err)
-	}
+	motostate.CreateStateTable(t, db, name)
 }
 
 // clock is a settable time for a store: two stores with clocks apart
