@@ -40,7 +40,7 @@ func (w *walker) inputs(p string) bool {
 		return w.send(failed(err))
 	}
 	if !info.IsDir() {
-		return w.file(p, true)
+		return w.file(p, true, info.Mode().IsRegular())
 	}
 	return w.walk(p)
 }
@@ -48,13 +48,19 @@ func (w *walker) inputs(p string) bool {
 // file sends a job for the file at path, unless the filter rules it out.
 // A file named on the command line is read whatever its name, as long as
 // no bound rules it out.
-func (w *walker) file(path string, named bool) bool {
+func (w *walker) file(path string, named, regular bool) bool {
 	f := w.h.Filter
 	key := filepath.ToSlash(path)
 	if !f.Keep(key) && (!named || f.Bounded() && cloudtrail.RecordFile(filepath.Base(path))) {
 		return true
 	}
-	j := &job{name: path, open: func() (io.ReadCloser, error) { return os.Open(path) }, done: make(chan struct{})}
+	// A regular file skips the poller's set-up (see openRegular); a pipe
+	// or a device named on the command line is opened as usual.
+	open := func() (io.ReadCloser, error) { return os.Open(path) }
+	if regular {
+		open = func() (io.ReadCloser, error) { return openRegular(path) }
+	}
+	j := &job{name: path, open: open, done: make(chan struct{})}
 	j.res.Unfiltered = f.Unfiltered(key)
 	return w.send(j)
 }
@@ -154,10 +160,10 @@ func (w *walker) walk(root string) bool {
 			case info.IsDir():
 				ok = w.walk(shown)
 			case info.Mode().IsRegular() && cloudtrail.RecordFile(name):
-				ok = w.file(shown, false)
+				ok = w.file(shown, false, true)
 			}
 		case d.Type().IsRegular() && cloudtrail.RecordFile(name):
-			ok = w.file(shown, false)
+			ok = w.file(shown, false, true)
 		}
 		if !ok {
 			return filepath.SkipAll
