@@ -159,3 +159,39 @@ func TestOneTerminal(t *testing.T) {
 		})
 	}
 }
+
+// TestBarStepsAside: the bar is cleared for every write, is not drawn
+// over a line left unfinished, and comes back once the line ends.
+func TestBarStepsAside(t *testing.T) {
+	var term bytes.Buffer
+	p := newProgress(&term)
+	out := p.writer(&term)
+	frames := func() int { return strings.Count(term.String(), "B read, ") }
+	// The bar draws at most every 100 ms, so each step waits that long to
+	// be sure a frame would come.
+	step := func(n int64) {
+		time.Sleep(150 * time.Millisecond)
+		p.found()
+		p.done(n)
+	}
+	step(1000)
+	if frames() != 1 {
+		t.Fatalf("no first frame: %q", term.String())
+	}
+	fmt.Fprint(out, "SEVERITY  RULE")
+	step(1000)
+	fmt.Fprint(out, "  TIME\n")
+	if frames() != 1 {
+		t.Errorf("a frame drawn over an unfinished line: %q", term.String())
+	}
+	step(1000)
+	if frames() != 2 {
+		t.Errorf("no frame once the line ended: %q", term.String())
+	}
+	fmt.Fprintln(out, "CRITICAL  public-invoke")
+	p.finish()
+	step(1000)
+	if got := screen(term.String()); strings.Join(got, "\n") != "SEVERITY  RULE  TIME\nCRITICAL  public-invoke\n" {
+		t.Errorf("screen %q from %q", got, term.String())
+	}
+}
