@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -244,62 +243,6 @@ func TestScanTextEscapes(t *testing.T) {
 	}
 }
 
-// TestScanWalk: symbolic links are followed (once), hidden entries and
-// CloudTrail's digest files skipped.
-func TestScanWalk(t *testing.T) {
-	good, err := os.ReadFile("../../events/public-invoke-addpermission-star.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	write := func(name string, data []byte) {
-		t.Helper()
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("logs/a.json", good)
-	write("logs/.hidden.json", []byte("not json"))
-	write("logs/notes.txt", []byte("not json"))
-	write("AWSLogs/1/CloudTrail-Digest/eu-west-1/x.json", []byte(`{"digestStartTime":"2026-11-20T10:00:00Z","logFiles":[]}`))
-	write("AWSLogs/1/CloudTrail/eu-west-1/1_CloudTrail-Digest_x.json", []byte("not json"))
-	write("other/b.json", good)
-	for _, link := range []struct{ old, new string }{
-		{"../other", "logs/linked-folder"},
-		{"../other/b.json", "logs/linked-file.json"},
-		{"..", "logs/loop"},
-	} {
-		if err := os.Symlink(link.old, filepath.Join(dir, link.new)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Symlink(filepath.Join(dir, "logs"), filepath.Join(dir, "root-link")); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		path   string
-		inputs int
-	}{
-		{filepath.Join(dir, "logs"), 3},      // a.json, linked-file.json, linked-folder/b.json; the loop leads to dir, walked once
-		{filepath.Join(dir, "root-link"), 3}, // a link to a folder is walked
-		{dir, 3},                             // the same three, each folder once
-	}
-	for _, tt := range tests {
-		var stdout, stderr bytes.Buffer
-		code := run([]string{"scan", "--format", "json", tt.path}, nil, &stdout, &stderr)
-		if code != exitOK {
-			t.Errorf("%s: exit %d: %s", tt.path, code, stderr.String())
-		}
-		if !strings.Contains(stderr.String(), fmt.Sprintf("from %d inputs", tt.inputs)) {
-			t.Errorf("%s: %s", tt.path, stderr.String())
-		}
-	}
-}
-
 func TestCell(t *testing.T) {
 	tests := map[string]string{
 		"":                    "-",
@@ -332,44 +275,5 @@ func TestRun(t *testing.T) {
 		if !strings.Contains(stdout.String(), r.ID) {
 			t.Errorf("rules output lacks %s", r.ID)
 		}
-	}
-}
-
-// TestScanOrder: inputs judged in parallel come out in the order a single
-// worker gives, which is the order of the paths and of the walk.
-func TestScanOrder(t *testing.T) {
-	s := scanner{engine: detect.New(detect.Config{TrustedAccounts: []string{"444455556666"}, OrgID: "o-a1b2c3d4e5"}), min: detect.Info}
-	paths := []string{"../../events", "../../events/public-layer.json", "../../events/no-such-file.json", "-"}
-	stdin, err := os.ReadFile("../../events/permission-removed.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	collect := func(workers int) []string {
-		var out []string
-		for res := range s.scan(paths, bytes.NewReader(stdin), workers) {
-			for _, f := range res.findings {
-				out = append(out, f.EventID+" "+f.Rule)
-			}
-			out = append(out, res.errs...)
-		}
-		return out
-	}
-	one := collect(1)
-	if len(one) < 30 || !strings.Contains(one[len(one)-1], "permission-removed") {
-		t.Fatalf("one worker: %d lines, last %q", len(one), one[len(one)-1])
-	}
-	for _, workers := range []int{2, 8} {
-		if got := collect(workers); !slices.Equal(got, one) {
-			t.Errorf("%d workers:\n%v\nwant\n%v", workers, got, one)
-		}
-	}
-	// A consumer that stops early stops the walk.
-	n := 0
-	for range s.scan(paths, bytes.NewReader(stdin), 4) {
-		n++
-		break
-	}
-	if n != 1 {
-		t.Errorf("%d results after break", n)
 	}
 }
