@@ -6,8 +6,11 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 	"unicode"
 
+	"github.com/lambdawatch/lambdawatch/pkg/asff"
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 )
 
@@ -17,15 +20,35 @@ type printer struct {
 	format string
 	tw     *tabwriter.Writer
 	enc    *json.Encoder
+	w      io.Writer
 	rows   int
+	now    time.Time // ASFF's CreatedAt and UpdatedAt
+}
+
+// Output formats.
+const (
+	formatText = "text" // a table
+	formatJSON = "json" // JSON Lines of findings
+	formatASFF = "asff" // JSON Lines of AWS Security Finding Format findings
+)
+
+// checkFormat says whether a --format value is one of the formats.
+func checkFormat(format string) error {
+	switch format {
+	case formatText, formatJSON, formatASFF:
+		return nil
+	}
+	return fmt.Errorf("--format %q: want %s, %s or %s", format, formatText, formatJSON, formatASFF)
 }
 
 func newPrinter(format string, w io.Writer) *printer {
-	p := &printer{format: format}
-	if format == "json" {
+	p := &printer{format: format, w: w, now: time.Now().UTC()}
+	switch format {
+	case formatJSON:
 		p.enc = json.NewEncoder(w)
 		p.enc.SetEscapeHTML(false)
-	} else {
+	case formatASFF:
+	default:
 		p.tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	}
 	return p
@@ -35,6 +58,15 @@ func (p *printer) print(f detect.Finding) error {
 	if p.enc != nil {
 		return p.enc.Encode(f)
 	}
+	if p.format == formatASFF {
+		partition, _ := awsid.Partition(f.Region)
+		b, err := asff.JSON(asff.FromFinding(f, asff.Product{Partition: partition, Region: f.Region, Account: f.Account}, p.now))
+		if err != nil {
+			return err
+		}
+		_, err = p.w.Write(append(b, '\n'))
+		return err
+	}
 	if p.rows == 0 {
 		fmt.Fprintln(p.tw, "SEVERITY\tRULE\tTIME\tACCOUNT\tREGION\tRESOURCE\tPRINCIPAL\tSUMMARY")
 	}
@@ -42,6 +74,9 @@ func (p *printer) print(f detect.Finding) error {
 	sev := f.Severity.String()
 	if f.Outcome == detect.Failed {
 		sev += " (failed)"
+	}
+	if f.Suppressed != "" {
+		sev += " (suppressed)"
 	}
 	when := "" // a record with no time: shown as - like any empty cell
 	if !f.EventTime.IsZero() {

@@ -17,6 +17,7 @@ import (
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 	"github.com/lambdawatch/lambdawatch/pkg/hunt"
 	"github.com/lambdawatch/lambdawatch/pkg/prefilter"
+	"github.com/lambdawatch/lambdawatch/pkg/suppress"
 )
 
 // Exit statuses of scan.
@@ -40,6 +41,9 @@ type scanOptions struct {
 	// call; off, every file is decoded (to check the filter).
 	prefilter bool
 	progress  bool // draw a progress bar on standard error
+	// suppress marks accepted findings: printed, marked, and failing
+	// nothing.
+	suppress *suppress.List
 }
 
 func parseScanFlags(args []string, stderr io.Writer) (scanOptions, error) {
@@ -49,6 +53,7 @@ func parseScanFlags(args []string, stderr io.Writer) (scanOptions, error) {
 		since, until            string
 		accounts, regions       string
 		deployRoles             string
+		suppressions            string
 		fset                    = flag.NewFlagSet("scan", flag.ContinueOnError)
 	)
 	fset.SetOutput(stderr)
@@ -56,7 +61,8 @@ func parseScanFlags(args []string, stderr io.Writer) (scanOptions, error) {
 		fmt.Fprintln(stderr, "Usage: lambdawatch scan [flags] PATH...\n\nPATH is a file, a folder (walked for .json, .jsonl, .ndjson and .gz files) or - for standard input.\nEach may hold EventBridge events, CloudTrail records, CloudTrail log files, JSON arrays or JSON Lines, gzipped or not.\n\nExit status: 0, or 1 when a finding reaches --fail-on, or 2 when an input could not be read.\n\nFlags:")
 		fset.PrintDefaults()
 	}
-	fset.StringVar(&o.format, "format", "text", "output `format`: text (a table) or json (JSON Lines, one finding a line)")
+	fset.StringVar(&o.format, "format", formatText, "output `format`: text (a table), json (JSON Lines, one finding a line) or asff (JSON Lines of AWS Security Finding Format findings)")
+	fset.StringVar(&suppressions, "suppressions", "", "a suppressions `file` (docs/suppressions.md): its findings are printed, marked suppressed, and fail nothing")
 	fset.StringVar(&trusted, "trusted-accounts", "", "comma-separated `accounts` that may be granted access")
 	fset.StringVar(&o.config.OrgID, "org-id", "", "your AWS Organizations `ID` (o-...); grants to it are trusted")
 	fset.StringVar(&o.config.MonitorPrefix, "monitor-prefix", cmp.Or(os.Getenv("MONITOR_PREFIX"), detect.DefaultMonitorPrefix), "name `prefix` of lambdawatch's own resources, whose changes are monitor-tampering (default from MONITOR_PREFIX)")
@@ -72,14 +78,21 @@ func parseScanFlags(args []string, stderr io.Writer) (scanOptions, error) {
 		return o, err
 	}
 	var errs []error
-	if o.format != "text" && o.format != "json" {
-		errs = append(errs, fmt.Errorf("--format %q: want text or json", o.format))
+	if err := checkFormat(o.format); err != nil {
+		errs = append(errs, err)
 	}
 	o.config.TrustedAccounts = list(trusted)
 	o.config.DeployRoles = list(deployRoles)
 	o.filter.Accounts, o.filter.Regions = list(accounts), list(regions)
 	now := time.Now()
 	var err error
+	if suppressions != "" {
+		// Refused before anything is read: nothing muted or unmuted by
+		// a typo.
+		if o.suppress, err = suppress.Load(suppressions, now); err != nil {
+			errs = append(errs, fmt.Errorf("--suppressions: %w", err))
+		}
+	}
 	if since != "" {
 		if o.filter.Since, err = archive.ParseTime(since, now); err != nil {
 			errs = append(errs, fmt.Errorf("--since: %w", err))
@@ -166,6 +179,9 @@ func runScan(o scanOptions, stdin io.Reader, stdout, stderr io.Writer) int {
 		for _, e := range res.Errs {
 			fmt.Fprintln(stderr, e)
 		}
+		for i := range res.Findings {
+			o.suppress.Apply(&res.Findings[i], start)
+		}
 		sum.add(res)
 		for _, f := range res.Findings {
 			if writeErr == nil {
@@ -192,7 +208,6 @@ func runScan(o scanOptions, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	return exitOK
 }
-
 
 func listRules(w io.Writer) int {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
@@ -104,10 +105,66 @@ func TestScanJSONFields(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"eventID", "eventTime", "eventName", "rule", "severity", "outcome", "account", "region", "function", "principal", "actor", "sourceIPAddress", "userAgent", "summary"} {
+	for _, k := range []string{"eventID", "eventTime", "eventName", "rule", "severity", "outcome", "resource", "resourceType", "account", "region", "function", "principal", "actor", "sourceIPAddress", "userAgent", "summary"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON output lacks %q: %s", k, stdout.String())
 		}
+	}
+}
+
+// TestScanSuppressions: a suppressed finding is still printed, marked
+// with its reason, counted, and fails nothing; a file that does not load
+// stops the scan before it reads anything.
+func TestScanSuppressions(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	expires := time.Now().AddDate(0, 1, 0).Format(time.DateOnly)
+	if err := os.WriteFile(good, []byte("suppressions:\n  - rule: public-invoke\n    resource: \"*orders-webhook:prod\"\n    reason: a public webhook, approved\n    expires: "+expires+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sample := "../../events/public-invoke-on-alias.json"
+	var stdout, stderr bytes.Buffer
+	code := run(append(append([]string{"scan", "--format", "json", "--suppressions", good, "--fail-on", "HIGH"}, sampleConfig...), sample), nil, &stdout, &stderr)
+	var f detect.Finding
+	if err := json.Unmarshal(stdout.Bytes(), &f); err != nil {
+		t.Fatalf("%v: %s", err, stdout.String())
+	}
+	if code != exitOK || f.Suppressed != "a public webhook, approved" || !strings.Contains(stderr.String(), "(1 suppressed)") {
+		t.Errorf("exit %d, suppressed %q, summary %q; want 0, the reason, and the count", code, f.Suppressed, stderr.String())
+	}
+	stdout.Reset()
+	run(append(append([]string{"scan", "--suppressions", good}, sampleConfig...), sample), nil, &stdout, &bytes.Buffer{})
+	if !strings.Contains(stdout.String(), "CRITICAL (suppressed)") {
+		t.Errorf("the table does not mark the finding suppressed:\n%s", stdout.String())
+	}
+
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("suppressions:\n  - rule: public-invoke\n    expires: "+expires+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	code = run([]string{"scan", "--suppressions", bad, sample}, nil, &stdout, &stderr)
+	if code != exitUsage || stdout.Len() != 0 || !strings.Contains(stderr.String(), "bad.yaml:2") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 2, nothing read, and the line named", code, stdout.String(), stderr.String())
+	}
+}
+
+// TestScanASFF: --format asff writes one AWS Security Finding Format
+// finding a line, with the Id the finding's rule and resource give.
+func TestScanASFF(t *testing.T) {
+	var stdout bytes.Buffer
+	code := run(append(append([]string{"scan", "--format", "asff"}, sampleConfig...), "../../events/public-invoke-on-alias.json"), nil, &stdout, &bytes.Buffer{})
+	var got struct {
+		SchemaVersion, Id, GeneratorId, AwsAccountId string
+		Resources                                    []struct{ Type, Id string }
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatalf("exit %d: %v: %s", code, err, stdout.String())
+	}
+	if got.SchemaVersion != "2018-10-08" || got.GeneratorId != "lambdawatch/public-invoke" || !strings.HasPrefix(got.Id, "lambdawatch/") ||
+		len(got.Resources) != 1 || got.Resources[0].Type != "AwsLambdaFunction" || !strings.HasSuffix(got.Resources[0].Id, ":function:orders-webhook:prod") {
+		t.Errorf("ASFF finding %+v", got)
 	}
 }
 

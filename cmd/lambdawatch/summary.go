@@ -15,9 +15,10 @@ import (
 
 // tally counts the findings printed, by rule, whatever produced them.
 type tally struct {
-	printed int
-	worst   detect.Severity
-	byRule  map[string]int
+	printed    int
+	suppressed int             // of printed
+	worst      detect.Severity // of the printed findings not suppressed
+	byRule     map[string]int
 }
 
 func (t *tally) add(f detect.Finding) {
@@ -26,12 +27,17 @@ func (t *tally) add(f detect.Finding) {
 	}
 	t.byRule[f.Rule]++
 	t.printed++
+	if f.Suppressed != "" {
+		t.suppressed++ // reported, but it fails nothing
+		return
+	}
 	t.worst = max(t.worst, f.Severity)
 }
 
-// failsOn reports whether a printed finding is at or above sev.
+// failsOn reports whether a printed finding that is not suppressed is at
+// or above sev.
 func (t *tally) failsOn(sev detect.Severity) bool {
-	return t.printed > 0 && t.worst >= sev
+	return t.printed > t.suppressed && t.worst >= sev
 }
 
 // writeByRule writes the findings by rule, most first, when there are any:
@@ -89,6 +95,9 @@ func (s *summary) add(res hunt.Result) {
 //	read 2000 files, 150.2 MB (12.0 MB stored) in 0.41s, 366.3 MB/s; 1998 held no watched call and were not decoded
 func (s *summary) write(w io.Writer, min detect.Severity, elapsed time.Duration) {
 	fmt.Fprintf(w, "%s at %s or above in %s judged from %s", count(s.printed, "finding"), min, count(s.records, "record"), count(s.inputs, "input"))
+	if s.suppressed > 0 {
+		fmt.Fprintf(w, " (%d suppressed)", s.suppressed)
+	}
 	if s.errs > 0 {
 		fmt.Fprintf(w, "; %s", count(s.errs, "error"))
 	}
