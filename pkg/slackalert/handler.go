@@ -204,7 +204,7 @@ func (h *Handler) claim(ctx context.Context, items []item) (post []item, claims 
 			continue
 		case err != nil:
 			// A duplicate post is better than a lost alert.
-			h.log().ErrorContext(ctx, StateUnavailable, "messageId", it.id, "err", err)
+			h.log().ErrorContext(ctx, state.LogUnavailable, "messageId", it.id, "err", err)
 		}
 		claims[it.index] = c
 		post = append(post, it)
@@ -223,15 +223,10 @@ func (h *Handler) settle(ctx context.Context, claims map[int]state.Claim, failed
 			err = c.Done(ctx)
 		}
 		if err != nil {
-			h.log().ErrorContext(ctx, StateUnavailable, "err", fmt.Errorf("settling message %d: %w", i, err))
+			h.log().ErrorContext(ctx, state.LogUnavailable, "err", fmt.Errorf("settling message %d: %w", i, err))
 		}
 	}
 }
-
-// StateUnavailable is the message logged when the state table cannot say
-// whether a finding was posted, or cannot record it: the stack's alarm
-// counts these lines.
-const StateUnavailable = "delivery state unavailable"
 
 // summarize posts the summary and the CRITICAL details; it returns the
 // items to report as failed (see Handler).

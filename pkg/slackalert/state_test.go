@@ -78,7 +78,7 @@ func TestHandleState(t *testing.T) {
 		var logs bytes.Buffer
 		h := &Handler{Poster: rec, State: state.New(gone, "lambdawatch-state"), Log: slog.New(slog.NewJSONHandler(&logs, nil))}
 		h.Handle(t.Context(), event(t, body(t, f("e3"))))
-		if len(rec.got) != 1 || !strings.Contains(logs.String(), StateUnavailable) {
+		if len(rec.got) != 1 || !strings.Contains(logs.String(), state.LogUnavailable) {
 			t.Errorf("%d posts, log %s; want the post and the state error", len(rec.got), logs.String())
 		}
 	})
