@@ -39,46 +39,46 @@ UNLOAD (
     -- same prefixes.
     AND (
          (eventsource = 'lambda.amazonaws.com' AND (
-             eventname LIKE 'AddPermission%'
-          OR eventname LIKE 'RemovePermission%'
-          OR eventname LIKE 'AddLayerVersionPermission%'
-          OR eventname LIKE 'RemoveLayerVersionPermission%'
-          OR eventname LIKE 'CreateFunctionUrlConfig%'
-          OR eventname LIKE 'UpdateFunctionUrlConfig%'
+             eventname LIKE 'AddLayerVersionPermission%'
+          OR eventname LIKE 'AddPermission%'
           OR eventname LIKE 'CreateFunction%'
-          OR eventname LIKE 'UpdateFunctionConfiguration%'
+          OR eventname LIKE 'CreateFunctionUrlConfig%'
+          OR eventname LIKE 'DeleteEventSourceMapping%'
           OR eventname LIKE 'DeleteFunction%'
           OR eventname LIKE 'PutFunctionConcurrency%'
-          OR eventname LIKE 'UpdateFunctionCode%'
+          OR eventname LIKE 'RemoveLayerVersionPermission%'
+          OR eventname LIKE 'RemovePermission%'
           OR eventname LIKE 'UpdateEventSourceMapping%'
-          OR eventname LIKE 'DeleteEventSourceMapping%'
+          OR eventname LIKE 'UpdateFunctionCode%'
+          OR eventname LIKE 'UpdateFunctionConfiguration%'
+          OR eventname LIKE 'UpdateFunctionUrlConfig%'
       ))
       OR (eventsource = 'cloudtrail.amazonaws.com' AND (
-             eventname LIKE 'StopLogging%'
-          OR eventname LIKE 'DeleteTrail%'
+             eventname LIKE 'DeleteTrail%'
           OR eventname LIKE 'PutEventSelectors%'
+          OR eventname LIKE 'StopLogging%'
           OR eventname LIKE 'UpdateTrail%'
       ))
       OR (eventsource = 'events.amazonaws.com' AND (
-             eventname LIKE 'DisableRule%'
+             eventname LIKE 'DeleteEventBus%'
           OR eventname LIKE 'DeleteRule%'
-          OR eventname LIKE 'RemoveTargets%'
+          OR eventname LIKE 'DisableRule%'
+          OR eventname LIKE 'PutPermission%'
           OR eventname LIKE 'PutRule%'
           OR eventname LIKE 'PutTargets%'
-          OR eventname LIKE 'DeleteEventBus%'
-          OR eventname LIKE 'PutPermission%'
           OR eventname LIKE 'RemovePermission%'
+          OR eventname LIKE 'RemoveTargets%'
       ))
       OR (eventsource = 'sns.amazonaws.com' AND (
              eventname LIKE 'DeleteTopic%'
+          OR eventname LIKE 'SetSubscriptionAttributes%'
           OR eventname LIKE 'SetTopicAttributes%'
           OR eventname LIKE 'Unsubscribe%'
-          OR eventname LIKE 'SetSubscriptionAttributes%'
       ))
       OR (eventsource = 'sqs.amazonaws.com' AND (
              eventname LIKE 'DeleteQueue%'
-          OR eventname LIKE 'SetQueueAttributes%'
           OR eventname LIKE 'PurgeQueue%'
+          OR eventname LIKE 'SetQueueAttributes%'
       ))
     )
 ) TO '{{OUTPUT}}'

@@ -87,6 +87,9 @@ func FuzzJudge(f *testing.F) {
 				if x.Outcome == Failed && x.Severity > Low {
 					t.Errorf("failed call at %s", x.Severity)
 				}
+				if !reads(x.Rule, rec) {
+					t.Errorf("%s raised by %s, a call the rule does not declare", x.Rule, rec.EventName)
+				}
 			}
 		}
 	})

@@ -94,6 +94,9 @@ func checkJudge(t *testing.T, e *Engine, rec cloudtrail.Record, wants []want, wa
 		if f.Outcome != wantOutcome || f.EventID != "ev-1" || f.Account != owner || f.Region != "eu-west-1" || f.Actor == "" || f.Summary == "" || (f.Resource() == "") != unnamed {
 			t.Errorf("finding %d lacks common fields: %+v", i, f)
 		}
+		if !reads(f.Rule, rec) {
+			t.Errorf("finding %d: %s does not declare %s, which raised it", i, f.Rule, rec.EventName)
+		}
 		if f.Outcome == Failed && !strings.Contains(f.Summary, "tried to") {
 			t.Errorf("failed call's summary %q does not say tried", f.Summary)
 		}
@@ -202,18 +205,23 @@ func TestJudge(t *testing.T) {
 
 		// bad input: a clear error, and what can still be judged
 		{"broken statement falls back to the request", record("AddPermission20150331v2", `{`+fn+`,"principal":"*"}`, `{"statement":"{not json"}`), []want{{RulePublicInvoke, Critical, "*"}}, "responseElements.statement"},
-		{"principal of the wrong type", record("AddPermission20150331v2", `{"functionName":"f","principal":{"AWS":"*"}}`, ""), nil, "requestParameters.principal: want string, got JSON object"},
+		{"principal of the wrong type", record("AddPermission20150331v2", `{"functionName":"f","principal":{"AWS":"*"}}`, ""), []want{{RuleUnreadableGrant, Medium, ""}}, "requestParameters.principal: want string, got JSON object"},
 		{"request of the wrong type, statement judged", record("AddPermission20150331v2", `{"functionName":"f","principal":{"AWS":"*"}}`, stored(`{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction"}`)), []want{{RulePublicInvoke, Critical, "*"}}, "requestParameters.principal"},
 		{"bad request field hides no other", failed(record("AddPermission20150331v2", `{"functionName":{"x":1},"qualifier":["a"],"principal":"*","statementId":"s"}`, "")), []want{{RulePublicInvoke, Low, "*"}}, "requestParameters.functionName: want string, got JSON object"},
 		{"failed call with no request recorded", failed(record("AddPermission20150331v2", `null`, "")), nil, ""},
-		{"empty principal in the statement", record("AddPermission20150331v2", `{"functionName":"f"}`, stored(`{"Effect":"Allow","Principal":{"AWS":""},"Action":"lambda:InvokeFunction"}`)), nil, "empty AWS principal"},
+		{"empty principal in the statement", record("AddPermission20150331v2", `{"functionName":"f"}`, stored(`{"Effect":"Allow","Principal":{"AWS":""},"Action":"lambda:InvokeFunction"}`)), []want{{RuleUnreadableGrant, Medium, ""}}, "empty AWS principal"},
 		{"layers as objects", at(record("CreateFunction20150331", `{"functionName":"f","runtime":"python3.9","layers":[{"arn":"arn:aws:lambda:eu-west-1:999988887777:layer:x:2"}]}`, ""), "2026-11-02"), []want{{RuleEOLRuntime, Medium, ""}, {RuleForeignLayer, Medium, foreign}}, ""},
-		{"no principal anywhere", record("AddPermission20150331v2", `{"functionName":"f"}`, ""), nil, "no principal"},
+		{"stored statement naming nobody falls back to the request", record("AddPermission20150331v2", `{`+fn+`,"principal":"*","sourceAccount":"111122223333"}`, stored(`{}`)), nil, ""},
+		{"stored statement naming nobody, public request", record("AddPermission20150331v2", `{`+fn+`,"principal":"*"}`, stored(`{}`)), []want{{RulePublicInvoke, Critical, "*"}}, ""},
+		{"stored statement naming nobody, no request", record("AddPermission20150331v2", `{`+fn+`}`, stored(`{}`)), []want{{RuleUnreadableGrant, Medium, ""}}, "no principal"},
+		{"stored NotPrincipal", record("AddPermission20150331v2", `{`+fn+`}`, stored(`{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"lambda:InvokeFunction"}`)), []want{{RulePublicInvoke, Critical, "*"}}, ""},
+		{"unreadable layer grant", record("AddLayerVersionPermission20181031", `{"layerName":"lib","versionNumber":3}`, ""), []want{{RuleUnreadableGrant, Medium, ""}}, "no principal"},
+		{"no principal anywhere", record("AddPermission20150331v2", `{"functionName":"f"}`, ""), []want{{RuleUnreadableGrant, Medium, ""}}, "no principal"},
 		{"layer that is not an ARN", record("UpdateFunctionConfiguration20150331v2", `{"functionName":"f","layers":["my-layer","arn:aws:lambda:eu-west-1:999988887777:layer:x:2"]}`, ""), []want{{RuleForeignLayer, Medium, foreign}}, "layers[0]: not a layer version ARN"},
-		{"request not an object", record("AddPermission20150331v2", `"x"`, ""), nil, "requestParameters"},
+		{"request not an object", record("AddPermission20150331v2", `"x"`, ""), []want{{RuleUnreadableGrant, Medium, ""}}, "requestParameters"},
 	}
 	// Records that name no function or layer.
-	unnamed := map[string]bool{"bad request field hides no other": true}
+	unnamed := map[string]bool{"bad request field hides no other": true, "request not an object": true}
 	e := New(testConfig)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -381,7 +389,7 @@ func TestSeverity(t *testing.T) {
 }
 
 func TestRulesDescribed(t *testing.T) {
-	ids := []string{RulePublicInvoke, RulePublicFunctionURL, RuleFunctionURLAuthNone, RuleCrossAccountInvoke, RulePublicLayer, RuleCrossAccountLayer, RuleConfusedDeputy, RuleForeignLayer, RuleEOLRuntime, RulePermissionRemoved, RuleTrailDisabled, RuleMonitorTampering}
+	ids := []string{RulePublicInvoke, RulePublicFunctionURL, RuleFunctionURLAuthNone, RuleCrossAccountInvoke, RulePublicLayer, RuleCrossAccountLayer, RuleConfusedDeputy, RuleUnreadableGrant, RuleForeignLayer, RuleEOLRuntime, RulePermissionRemoved, RuleTrailDisabled, RuleMonitorTampering}
 	if len(Rules) != len(ids) {
 		t.Errorf("%d rules described, %d defined", len(Rules), len(ids))
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -134,123 +135,90 @@ func New(cfg Config) *Engine {
 	return e
 }
 
-// Actions are the Lambda API calls the rules read, without version
-// suffixes. EventBridge rules subscribe to these as prefixes.
-var Actions = []string{
-	"AddPermission",
-	"RemovePermission",
-	"AddLayerVersionPermission",
-	"RemoveLayerVersionPermission",
-	"CreateFunctionUrlConfig",
-	"UpdateFunctionUrlConfig",
-	"CreateFunction",
-	"UpdateFunctionConfiguration",
+// event is one CloudTrail call and the judge that reads it. Rules list
+// the events they read; a judge may raise findings of every rule that
+// lists its event.
+type event struct {
+	Call
+	judge func(e *Engine, rec cloudtrail.Record) ([]verdict, error)
 }
 
-// Judge returns the findings one record raises, at every severity; callers
-// filter. Records of services no rule reads, and calls no rule reads,
-// raise none. An error names what in the record could not be read;
-// findings judged from the rest of the record come with it.
-func (e *Engine) Judge(rec cloudtrail.Record) ([]Finding, error) {
-	var (
-		fs  []Finding
-		err error
-	)
-	switch strings.ToLower(rec.EventSource) {
-	case cloudtrail.LambdaSource:
-		fs, err = e.judgeLambda(rec)
-	case sourceCloudTrail:
-		fs, err = e.judgeTrail(rec)
-	case sourceEvents, sourceSNS, sourceSQS:
-		fs, err = e.judgeMonitorParts(rec)
-	default:
-		return nil, nil
-	}
-	if err != nil {
-		err = fmt.Errorf("%s %s: %w", rec.EventName, rec.EventID, err)
-	}
-	return fs, err
-}
-
-// Event sources of the services besides Lambda that the rules read.
+// Event sources of the services the rules read.
 const (
+	sourceLambda     = cloudtrail.LambdaSource
 	sourceCloudTrail = "cloudtrail.amazonaws.com"
 	sourceEvents     = "events.amazonaws.com"
 	sourceSNS        = "sns.amazonaws.com"
 	sourceSQS        = "sqs.amazonaws.com"
 )
 
-func (e *Engine) judgeLambda(rec cloudtrail.Record) ([]Finding, error) {
+// dispatch finds the events a record is, by source and call, and the
+// rules each event may raise.
+type dispatch struct {
+	events map[Call][]*event
+	rules  map[*event][]string
+}
+
+func newDispatch(rules []Rule) dispatch {
+	d := dispatch{events: map[Call][]*event{}, rules: map[*event][]string{}}
+	for _, r := range rules {
+		for _, ev := range r.Reads {
+			if !slices.Contains(d.events[ev.Call], ev) {
+				d.events[ev.Call] = append(d.events[ev.Call], ev)
+			}
+			d.rules[ev] = append(d.rules[ev], r.ID)
+		}
+	}
+	return d
+}
+
+// rulesDispatch is set in init, beside Watched.
+var rulesDispatch dispatch
+
+// Judge returns the findings one record raises, at every severity; callers
+// filter. Records of calls no rule reads raise none. An error names what
+// in the record could not be read; findings judged from the rest of the
+// record come with it.
+func (e *Engine) Judge(rec cloudtrail.Record) ([]Finding, error) {
+	call := Call{EventSource: strings.ToLower(rec.EventSource), Name: rec.Action()}
 	var (
-		fs  []Finding
-		err error
+		out  []Finding
+		errs []error
 	)
-	action := rec.Action()
-	switch action {
-	case "AddPermission":
-		fs, err = e.addPermission(rec, false)
-	case "AddLayerVersionPermission":
-		fs, err = e.addPermission(rec, true)
-	case "RemovePermission", "RemoveLayerVersionPermission":
-		fs, err = e.removePermission(rec)
-	case "CreateFunctionUrlConfig", "UpdateFunctionUrlConfig":
-		fs, err = e.urlConfig(rec)
-	case "CreateFunction", "UpdateFunctionConfiguration":
-		fs, err = e.functionConfig(rec)
+	for _, ev := range rulesDispatch.events[call] {
+		vs, err := ev.judge(e, rec)
+		errs = appendNew(errs, err)
+		for _, v := range vs {
+			out = append(out, e.eventFinding(rec, v))
+		}
 	}
-	// Tampering with lambdawatch's own functions comes in addition.
-	t, terr := e.lambdaTampering(rec)
-	if t != nil {
-		fs = append(fs, *t)
+	err := errors.Join(errs...)
+	if err != nil {
+		err = fmt.Errorf("%s %s: %w", rec.EventName, rec.EventID, err)
 	}
+	return out, err
+}
+
+// appendNew adds each of err's lines that errs lacks: judges of one call
+// read the same fields, and an unreadable field is reported once.
+func appendNew(errs []error, err error) []error {
 	if err == nil {
-		// The rules above read the same fields and have reported them.
-		err = terr
+		return errs
 	}
-	return fs, err
+	if len(errs) == 0 {
+		return append(errs, err) // whole, so that errors.Is sees through it
+	}
+	for line := range strings.SplitSeq(err.Error(), "\n") {
+		if !slices.ContainsFunc(errs, func(o error) bool { return strings.Contains("\n"+o.Error()+"\n", "\n"+line+"\n") }) {
+			errs = append(errs, errors.New(line))
+		}
+	}
+	return errs
 }
 
 // trustedAccount reports whether an account may be granted access freely.
 func (e *Engine) trustedAccount(account, owner string) bool {
 	return account != "" && (account == owner || e.trusted[account])
-}
-
-// base fills the fields every finding of rec shares.
-func (e *Engine) base(rec cloudtrail.Record, owner string) Finding {
-	f := Finding{
-		EventID:         rec.EventID,
-		EventTime:       rec.EventTime,
-		EventName:       rec.EventName,
-		Outcome:         Succeeded,
-		Account:         owner,
-		Region:          rec.AWSRegion,
-		Actor:           rec.Actor(),
-		SourceIPAddress: rec.SourceIPAddress,
-		UserAgent:       rec.UserAgent,
-		ErrorCode:       rec.ErrorCode,
-		ErrorMessage:    rec.ErrorMessage,
-	}
-	if rec.Failed() {
-		f.Outcome = Failed
-	}
-	return f
-}
-
-// finish sets the rule, severity and summary: did is what a succeeded call
-// did ("shared layer x with everyone"), try what a failed one attempted
-// ("share layer x with everyone"). A failed call is worth recording, not
-// paging on: at most LOW.
-func finish(f Finding, rule string, sev Severity, did, try string) Finding {
-	f.Rule = rule
-	f.Severity = sev
-	actor := shortActor(f.Actor)
-	if f.Outcome == Failed {
-		f.Severity = min(sev, Low)
-		f.Summary = fmt.Sprintf("%s tried to %s (%s)", actor, try, orDefault(f.ErrorCode, "failed"))
-	} else {
-		f.Summary = actor + " " + did
-	}
-	return f
 }
 
 // shortActor keeps the part of an ARN a person recognises: user/alice,

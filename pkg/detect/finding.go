@@ -77,33 +77,40 @@ const (
 // Finding is one judged event. Its JSON form is the wire format shared by
 // `lambdawatch scan --format json`, SNS and the Slack function.
 type Finding struct {
-	EventID         string    `json:"eventID"`
-	EventTime       time.Time `json:"eventTime"`
-	EventName       string    `json:"eventName"`
-	Rule            string    `json:"rule"`
-	Severity        Severity  `json:"severity"`
-	Outcome         string    `json:"outcome"`
-	Account         string    `json:"account"`
-	Region          string    `json:"region"`
-	Function        string    `json:"function,omitempty"`
-	Layer           string    `json:"layer,omitempty"`
-	Principal       string    `json:"principal,omitempty"`
-	Conditions      []string  `json:"conditions,omitempty"`
-	Action          string    `json:"action,omitempty"`
-	StatementID     string    `json:"statementID,omitempty"`
-	Runtime         string    `json:"runtime,omitempty"`
-	FunctionURL     string    `json:"functionURL,omitempty"`
-	Trail           string    `json:"trail,omitempty"`     // name or ARN, as the call gave it
-	EventRule       string    `json:"eventRule,omitempty"` // name, or bus/name off the default bus
-	EventBus        string    `json:"eventBus,omitempty"`  // EventBridge event bus name
-	Topic           string    `json:"topic,omitempty"`     // SNS topic ARN
-	Queue           string    `json:"queue,omitempty"`     // SQS queue URL, or ARN from a mapping
-	Actor           string    `json:"actor"`
-	SourceIPAddress string    `json:"sourceIPAddress"`
-	UserAgent       string    `json:"userAgent"`
-	ErrorCode       string    `json:"errorCode,omitempty"`
-	ErrorMessage    string    `json:"errorMessage,omitempty"`
-	Summary         string    `json:"summary"`
+	EventID   string    `json:"eventID"`
+	EventTime time.Time `json:"eventTime"`
+	EventName string    `json:"eventName"`
+	Rule      string    `json:"rule"`
+	Severity  Severity  `json:"severity"`
+	Outcome   string    `json:"outcome"` // empty for a resource's state
+	// ResourceARN is the resource judged, with its qualifier; its name as
+	// the call gave it when the ARN cannot be completed.
+	ResourceARN     string       `json:"resource,omitempty"`
+	ResourceType    ResourceType `json:"resourceType,omitempty"`
+	Account         string       `json:"account"`
+	Region          string       `json:"region"`
+	Function        string       `json:"function,omitempty"`
+	Layer           string       `json:"layer,omitempty"`
+	Principal       string       `json:"principal,omitempty"`
+	Conditions      []string     `json:"conditions,omitempty"`
+	Action          string       `json:"action,omitempty"`
+	StatementID     string       `json:"statementID,omitempty"`
+	Runtime         string       `json:"runtime,omitempty"`
+	FunctionURL     string       `json:"functionURL,omitempty"`
+	Trail           string       `json:"trail,omitempty"`     // name or ARN, as the call gave it
+	EventRule       string       `json:"eventRule,omitempty"` // name, or bus/name off the default bus
+	EventBus        string       `json:"eventBus,omitempty"`  // EventBridge event bus name
+	Topic           string       `json:"topic,omitempty"`     // SNS topic ARN
+	Queue           string       `json:"queue,omitempty"`     // SQS queue URL, or ARN from a mapping
+	Actor           string       `json:"actor"`
+	SourceIPAddress string       `json:"sourceIPAddress"`
+	UserAgent       string       `json:"userAgent"`
+	ErrorCode       string       `json:"errorCode,omitempty"`
+	ErrorMessage    string       `json:"errorMessage,omitempty"`
+	Summary         string       `json:"summary"`
+	// Suppressed is the reason a suppression entry gives for muting the
+	// finding: it is reported, not alerted.
+	Suppressed string `json:"suppressed,omitempty"`
 }
 
 // Resource names what the finding is about: the function, else the

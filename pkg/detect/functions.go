@@ -4,13 +4,30 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
 	"github.com/lambdawatch/lambdawatch/pkg/lambdaruntime"
 	"github.com/lambdawatch/lambdawatch/pkg/policy"
 )
 
-func (e *Engine) urlConfig(rec cloudtrail.Record) ([]Finding, error) {
+// The calls that set a function's URL, runtime and layers.
+var (
+	createFunctionURL    = &event{Call{sourceLambda, "CreateFunctionUrlConfig"}, (*Engine).urlConfig}
+	updateFunctionURL    = &event{Call{sourceLambda, "UpdateFunctionUrlConfig"}, (*Engine).urlConfig}
+	createFunction       = &event{Call{sourceLambda, "CreateFunction"}, (*Engine).functionConfig}
+	updateFunctionConfig = &event{Call{sourceLambda, "UpdateFunctionConfiguration"}, (*Engine).functionConfig}
+)
+
+// verbOf is what a create or update call does to a resource.
+func verbOf(rec cloudtrail.Record) string {
+	if strings.HasPrefix(rec.Action(), "Create") {
+		return "create"
+	}
+	return "update"
+}
+
+func (e *Engine) urlConfig(rec cloudtrail.Record) ([]verdict, error) {
 	var (
 		req  urlRequest
 		resp urlResponse
@@ -26,22 +43,29 @@ func (e *Engine) urlConfig(rec cloudtrail.Record) ([]Finding, error) {
 	}
 	// An update that leaves AuthType out (a CORS change) keeps the old
 	// one: the URL was judged when that was set.
-	if !strings.EqualFold(auth, "NONE") {
+	res := functionResource(orDefault(string(req.FunctionName), string(resp.FunctionArn)), string(req.Qualifier),
+		ownerOf(rec, string(req.FunctionName), string(resp.FunctionArn)), rec.AWSRegion)
+	v, ok := e.judgeURLAuth(res, auth, string(resp.FunctionURL))
+	if !ok {
 		return nil, errs
 	}
-	fn := qualified(orDefault(string(req.FunctionName), string(resp.FunctionArn)), string(req.Qualifier))
-	f := e.base(rec, ownerOf(rec, string(req.FunctionName), string(resp.FunctionArn)))
-	f.Function = fn
-	f.FunctionURL = string(resp.FunctionURL)
-	verb, try := "created", "create"
-	if update {
-		verb, try = "updated", "update"
-	}
-	phrase := " the function URL of " + fn + " with AuthType NONE (no authentication)"
-	return []Finding{finish(f, RuleFunctionURLAuthNone, High, verb+phrase, try+phrase)}, errs
+	v.act = phrase{verb: verbOf(rec), object: "the function URL of " + res.shown() + " with AuthType NONE (no authentication)"}
+	return []verdict{v}, errs
 }
 
-func (e *Engine) functionConfig(rec cloudtrail.Record) ([]Finding, error) {
+// judgeURLAuth judges a function URL's auth type: NONE skips IAM.
+func (e *Engine) judgeURLAuth(res Resource, authType, url string) (verdict, bool) {
+	if !strings.EqualFold(strings.TrimSpace(authType), "NONE") {
+		return verdict{}, false
+	}
+	res.Type = TypeFunctionURL
+	return verdict{rule: RuleFunctionURLAuthNone, res: res, fill: func(f *Finding) {
+		f.Function = res.Name
+		f.FunctionURL = url
+	}}, true
+}
+
+func (e *Engine) functionConfig(rec cloudtrail.Record) ([]verdict, error) {
 	var (
 		req  configRequest
 		resp configResponse
@@ -64,47 +88,76 @@ func (e *Engine) functionConfig(rec cloudtrail.Record) ([]Finding, error) {
 			layers = resp.Layers
 		}
 	}
-	fn := orDefault(string(req.FunctionName), orDefault(string(resp.FunctionArn), string(resp.FunctionName)))
-	owner := ownerOf(rec, string(req.FunctionName), string(resp.FunctionArn))
-	base := e.base(rec, owner)
-	base.Function = fn
-	verb, try := "updated", "update"
-	if create {
-		verb, try = "created", "create"
-	}
+	name := orDefault(string(req.FunctionName), orDefault(string(resp.FunctionArn), string(resp.FunctionName)))
+	res := functionResource(name, "", ownerOf(rec, string(req.FunctionName), string(resp.FunctionArn)), rec.AWSRegion)
+	verb := verbOf(rec)
 
-	var out []Finding
+	var out []verdict
 	if runtime != "" {
 		at := rec.EventTime
 		if at.IsZero() {
 			at = e.cfg.Now()
 		}
-		rt, status := lambdaruntime.StatusAt(runtime, at, EOLWindow)
-		if status != lambdaruntime.Supported {
-			f := base
-			f.Runtime = runtime
-			sev, when := Medium, "deprecated since "
-			if status == lambdaruntime.Soon {
-				sev, when = Low, "deprecated on "
-			}
-			phrase := fmt.Sprintf(" %s on runtime %s, %s%s", fn, runtime, when, rt.Deprecation.Format("2006-01-02"))
-			out = append(out, finish(f, RuleEOLRuntime, sev, verb+phrase, try+phrase))
+		if v, ok := e.judgeRuntime(res, runtime, at); ok {
+			v.act = phrase{verb: verb, object: res.shown() + " on runtime " + v.act.object}
+			out = append(out, v)
 		}
 	}
+	arns := make([]string, len(layers))
 	for i, l := range layers {
-		a, err := policy.ParseARN(string(l))
+		arns[i] = string(l)
+	}
+	vs, err := e.judgeLayers(res, arns)
+	errs = append(errs, err)
+	for _, v := range vs {
+		v.act = phrase{verb: verb, object: res.shown() + " to run " + v.act.object}
+		out = append(out, v)
+	}
+	return out, errors.Join(errs...)
+}
+
+// judgeRuntime judges a function's runtime at a moment; the verdict's
+// object says which runtime and when it is deprecated.
+func (e *Engine) judgeRuntime(res Resource, runtime string, at time.Time) (verdict, bool) {
+	rt, status := lambdaruntime.StatusAt(runtime, at, EOLWindow)
+	if status == lambdaruntime.Supported {
+		return verdict{}, false
+	}
+	v := verdict{rule: RuleEOLRuntime, res: res, fill: func(f *Finding) {
+		f.Function = res.Name
+		f.Runtime = runtime
+	}}
+	when := "deprecated since "
+	if status == lambdaruntime.Soon {
+		v.circumstance, when = DeprecationSoon, "deprecated on "
+	}
+	v.act.object = fmt.Sprintf("%s, %s%s", runtime, when, rt.Deprecation.Format(time.DateOnly))
+	return v, true
+}
+
+// judgeLayers judges the layer version ARNs a function runs: a layer
+// published by an untrusted account runs with the function's role. The
+// verdicts' objects name the layer and its publisher.
+func (e *Engine) judgeLayers(res Resource, layers []string) ([]verdict, error) {
+	var (
+		out  []verdict
+		errs []error
+	)
+	for i, l := range layers {
+		a, err := policy.ParseARN(l)
 		if err != nil || a.Service != "lambda" || !strings.HasPrefix(a.Resource, "layer:") {
-			errs = append(errs, fmt.Errorf("layers[%d]: not a layer version ARN: %q", i, string(l)))
+			errs = append(errs, fmt.Errorf("layers[%d]: not a layer version ARN: %q", i, l))
 			continue
 		}
-		if e.trustedAccount(a.Account, owner) {
+		if e.trustedAccount(a.Account, res.Account) {
 			continue
 		}
-		f := base
-		f.Layer = string(l)
-		f.Principal = a.Account
-		phrase := fmt.Sprintf(" %s to run layer %s, published by account %s", fn, string(l), orDefault(a.Account, "(none)"))
-		out = append(out, finish(f, RuleForeignLayer, Medium, verb+phrase, try+phrase))
+		v := verdict{rule: RuleForeignLayer, res: res, principal: a.Account, fill: func(f *Finding) {
+			f.Function = res.Name
+			f.Layer = l
+		}}
+		v.act.object = fmt.Sprintf("layer %s, published by account %s", l, orDefault(a.Account, "(none)"))
+		out = append(out, v)
 	}
 	return out, errors.Join(errs...)
 }

@@ -163,16 +163,13 @@ func decodeParams(raw json.RawMessage, field string, v any) error {
 
 // statementFromRequest builds the statement AddPermission would store from
 // its request, for failed calls and records without responseElements.
-func statementFromRequest(p permissionRequest, resource string) policy.Statement {
+func statementFromRequest(p permissionRequest) policy.Statement {
 	st := policy.Statement{Effect: "Allow", Sid: string(p.StatementID)}
 	if p.Principal != "" {
 		st.Principals = []policy.Principal{policy.ParsePrincipal(string(p.Principal))}
 	}
 	if p.Action != "" {
 		st.Actions = []string{string(p.Action)}
-	}
-	if resource != "" {
-		st.Resources = []string{resource}
 	}
 	add := func(op, name string, v text) {
 		if v != "" {

@@ -98,110 +98,142 @@ func (e *Engine) ownPart(name string) bool {
 	return name == e.prefix || strings.HasPrefix(name, e.prefix+"-")
 }
 
-// tampering is what a call did to one of lambdawatch's parts.
+// tampering is what a call did to one of lambdawatch's parts; nil when
+// the call concerns something else.
 type tampering struct {
-	did, try string
-	owner    string         // the resource's ARN or partial ARN, when known
-	set      func(*Finding) // names the resource in the finding
+	act  phrase
+	res  Resource
+	fill func(*Finding) // names the resource in the finding's own field
 }
 
-// judgeMonitorParts raises monitor-tampering for EventBridge, SNS and SQS
-// calls that change lambdawatch's rules, topic or queues.
-func (e *Engine) judgeMonitorParts(rec cloudtrail.Record) ([]Finding, error) {
-	var (
-		t    *tampering
-		name string
-		err  error
-	)
-	switch strings.ToLower(rec.EventSource) {
-	case sourceEvents:
-		name, t, err = eventRuleTampering(rec)
-	case sourceSNS:
-		name, t, err = topicTampering(rec)
-	case sourceSQS:
-		name, t, err = queueTampering(rec)
-	}
-	if t == nil || !e.ownPart(name) || e.byDeployment(rec) {
-		return nil, err
-	}
-	f := e.base(rec, ownerOf(rec, t.owner))
-	t.set(&f)
-	return []Finding{finish(f, RuleMonitorTampering, High, t.did, t.try)}, err
+// tamperEvent is a call that can blind lambdawatch: read says what it
+// did, if anything, to one of lambdawatch's parts. Changes its deployment
+// makes are not tampering.
+func tamperEvent(source, name string, read func(e *Engine, rec cloudtrail.Record) (*tampering, error)) *event {
+	return &event{Call{source, name}, func(e *Engine, rec cloudtrail.Record) ([]verdict, error) {
+		t, err := read(e, rec)
+		if t == nil || e.byDeployment(rec) {
+			return nil, err
+		}
+		return []verdict{{rule: RuleMonitorTampering, res: t.res, act: t.act, fill: t.fill}}, err
+	}}
+}
+
+// tamperCalls are the calls the monitor-tampering rule reads.
+var tamperCalls = []*event{
+	tamperEvent(sourceLambda, "DeleteFunction", (*Engine).lambdaTampering),
+	tamperEvent(sourceLambda, "PutFunctionConcurrency", (*Engine).lambdaTampering),
+	tamperEvent(sourceLambda, "UpdateFunctionCode", (*Engine).lambdaTampering),
+	tamperEvent(sourceLambda, "UpdateFunctionConfiguration", (*Engine).lambdaTampering),
+	tamperEvent(sourceLambda, "RemovePermission", (*Engine).lambdaTampering),
+	tamperEvent(sourceLambda, "UpdateEventSourceMapping", (*Engine).lambdaTampering),
+	tamperEvent(sourceLambda, "DeleteEventSourceMapping", (*Engine).lambdaTampering),
+	// PutTargets can replace a target in place (same id, new ARN).
+	tamperEvent(sourceEvents, "DisableRule", (*Engine).eventRuleTampering),
+	tamperEvent(sourceEvents, "DeleteRule", (*Engine).eventRuleTampering),
+	tamperEvent(sourceEvents, "RemoveTargets", (*Engine).eventRuleTampering),
+	tamperEvent(sourceEvents, "PutRule", (*Engine).eventRuleTampering),
+	tamperEvent(sourceEvents, "PutTargets", (*Engine).eventRuleTampering),
+	// The organization layout's central bus and its policy.
+	tamperEvent(sourceEvents, "DeleteEventBus", (*Engine).eventBusTampering),
+	tamperEvent(sourceEvents, "PutPermission", (*Engine).eventBusTampering),
+	tamperEvent(sourceEvents, "RemovePermission", (*Engine).eventBusTampering),
+	tamperEvent(sourceSNS, "DeleteTopic", (*Engine).topicTampering),
+	tamperEvent(sourceSNS, "SetTopicAttributes", (*Engine).topicTampering),
+	tamperEvent(sourceSNS, "Unsubscribe", (*Engine).topicTampering),
+	// A filter policy set on the Slack queue's subscription drops alerts.
+	tamperEvent(sourceSNS, "SetSubscriptionAttributes", (*Engine).topicTampering),
+	tamperEvent(sourceSQS, "DeleteQueue", (*Engine).queueTampering),
+	tamperEvent(sourceSQS, "SetQueueAttributes", (*Engine).queueTampering),
+	tamperEvent(sourceSQS, "PurgeQueue", (*Engine).queueTampering),
 }
 
 // partOf follows the resource's name in every monitor-tampering summary.
 const partOf = " (part of lambdawatch)"
 
-func eventRuleTampering(rec cloudtrail.Record) (string, *tampering, error) {
-	action := rec.Action()
-	switch action {
-	case "DisableRule", "DeleteRule", "PutRule", "RemoveTargets", "PutTargets":
-	case "DeleteEventBus", "PutPermission", "RemovePermission":
-		return eventBusTampering(rec)
-	default:
-		return "", nil, nil
+// arnIn completes a resource's ARN when the record tells its account and
+// region; else the name stands for it.
+func arnIn(rec cloudtrail.Record, account, service, resource, name string) string {
+	region := rec.AWSRegion
+	if !policy.IsAccountID(account) || region == "" || resource == "" {
+		return name
 	}
+	return "arn:" + partition(region) + ":" + service + ":" + region + ":" + account + ":" + resource
+}
+
+func (e *Engine) eventRuleTampering(rec cloudtrail.Record) (*tampering, error) {
 	var req eventRuleRequest
 	err := decodeParams(rec.RequestParameters, "requestParameters", &req)
 	rule := strings.TrimSpace(orDefault(string(req.Name), string(req.Rule)))
 	// A rule ARN: arn:aws:events:region:account:rule[/bus]/name.
 	name := rule[strings.LastIndex(rule, "/")+1:]
+	if !e.ownPart(name) {
+		return nil, err
+	}
 	shown := rule
-	if bus := lastSegment(string(req.EventBusName)); bus != "" && bus != "default" && !strings.Contains(rule, "/") {
+	bus := lastSegment(string(req.EventBusName))
+	if bus != "" && bus != "default" && !strings.Contains(rule, "/") {
 		shown = bus + "/" + rule
 	}
+	owner := ownerOf(rec, rule)
+	res := Resource{Type: TypeEventRule, Account: owner, Region: rec.AWSRegion, Name: shown, ARN: rule}
+	if !strings.HasPrefix(rule, "arn:") {
+		res.ARN = arnIn(rec, owner, "events", "rule/"+shown, shown)
+	}
 	what := "EventBridge rule " + shown + partOf
-	t := &tampering{owner: rule, set: func(f *Finding) { f.EventRule = shown }}
-	switch action {
+	t := &tampering{res: res, fill: func(f *Finding) { f.EventRule = shown }}
+	switch rec.Action() {
 	case "DisableRule":
-		t.did, t.try = "disabled "+what, "disable "+what
+		t.act = phrase{verb: "disable", object: what}
 	case "DeleteRule":
-		t.did, t.try = "deleted "+what, "delete "+what
+		t.act = phrase{verb: "delete", object: what}
 	case "RemoveTargets":
-		ids := textsJoined(req.IDs)
-		t.did, t.try = "removed targets "+ids+" from "+what, "remove targets "+ids+" from "+what
+		t.act = phrase{verb: "remove", object: "targets " + textsJoined(req.IDs) + " from " + what}
 	case "PutTargets":
-		t.did, t.try = "changed the targets of "+what, "change the targets of "+what
+		t.act = phrase{verb: "change", object: "the targets of " + what}
 	case "PutRule":
 		if strings.EqualFold(string(req.State), "DISABLED") {
-			t.did, t.try = "disabled "+what+" (PutRule)", "disable "+what+" (PutRule)"
+			t.act = phrase{verb: "disable", object: what + " (PutRule)"}
 		} else {
-			t.did, t.try = "replaced the pattern or settings of "+what, "replace the pattern or settings of "+what
+			t.act = phrase{verb: "replace", object: "the pattern or settings of " + what}
 		}
 	}
-	return name, t, err
+	return t, err
 }
 
 // eventBusTampering judges changes to an event bus: the organization
 // layout's central bus is lambdawatch's, and the forwarders put events on
 // it under its policy.
-func eventBusTampering(rec cloudtrail.Record) (string, *tampering, error) {
+func (e *Engine) eventBusTampering(rec cloudtrail.Record) (*tampering, error) {
 	var req eventRuleRequest
 	err := decodeParams(rec.RequestParameters, "requestParameters", &req)
 	bus := strings.TrimSpace(orDefault(string(req.EventBusName), string(req.Name)))
 	name := bus[strings.LastIndex(bus, "/")+1:] // a bus ARN: arn:aws:events:region:account:event-bus/name
+	if !e.ownPart(name) {
+		return nil, err
+	}
+	owner := ownerOf(rec, bus)
+	res := Resource{Type: TypeEventBus, Account: owner, Region: rec.AWSRegion, Name: bus, ARN: bus}
+	if !strings.HasPrefix(bus, "arn:") {
+		res.ARN = arnIn(rec, owner, "events", "event-bus/"+bus, bus)
+	}
 	what := "EventBridge event bus " + orDefault(bus, "default") + partOf
-	t := &tampering{owner: bus, set: func(f *Finding) { f.EventBus = bus }}
+	t := &tampering{res: res, fill: func(f *Finding) { f.EventBus = bus }}
 	switch rec.Action() {
 	case "DeleteEventBus":
-		t.did, t.try = "deleted "+what, "delete "+what
+		t.act = phrase{verb: "delete", object: what}
 	case "PutPermission":
-		t.did, t.try = "changed the policy of "+what+": who may put events on it", "change the policy of "+what
+		t.act = phrase{verb: "change", object: "the policy of " + what, result: ": who may put events on it"}
 	case "RemovePermission":
-		t.did, t.try = "removed a statement from the policy of "+what+": the accounts it named can no longer forward events", "remove a statement from the policy of "+what
+		t.act = phrase{verb: "remove", object: "a statement from the policy of " + what, result: ": the accounts it named can no longer forward events"}
 	}
-	return name, t, err
+	return t, err
 }
 
-func topicTampering(rec cloudtrail.Record) (string, *tampering, error) {
-	action := rec.Action()
-	switch action {
-	case "DeleteTopic", "SetTopicAttributes", "Unsubscribe", "SetSubscriptionAttributes":
-	default:
-		return "", nil, nil
-	}
+func (e *Engine) topicTampering(rec cloudtrail.Record) (*tampering, error) {
 	var req topicRequest
 	err := decodeParams(rec.RequestParameters, "requestParameters", &req)
+	action := rec.Action()
 	topic := strings.TrimSpace(string(req.TopicArn))
 	if action == "Unsubscribe" || action == "SetSubscriptionAttributes" {
 		// arn:aws:sns:region:account:topic:subscription-id
@@ -210,68 +242,60 @@ func topicTampering(rec cloudtrail.Record) (string, *tampering, error) {
 			topic = strings.Join([]string{"arn", a.Partition, a.Service, a.Region, a.Account, name}, ":")
 		}
 	}
-	name := lastField(topic)
-	what := "SNS topic " + orDefault(topic, "(name not recorded)") + partOf
-	t := &tampering{owner: topic, set: func(f *Finding) { f.Topic = topic }}
+	if !e.ownPart(lastField(topic)) {
+		return nil, err
+	}
+	what := "SNS topic " + orDefault(topic, unrecordedName) + partOf
+	t := &tampering{res: Resource{Type: TypeTopic, Account: ownerOf(rec, topic), Region: rec.AWSRegion, ARN: topic}, fill: func(f *Finding) { f.Topic = topic }}
+	attr := orDefault(string(req.AttributeName), "(not recorded)")
 	switch action {
 	case "DeleteTopic":
-		t.did, t.try = "deleted "+what, "delete "+what
+		t.act = phrase{verb: "delete", object: what}
 	case "SetTopicAttributes":
-		attr := orDefault(string(req.AttributeName), "(not recorded)")
-		t.did, t.try = "changed attribute "+attr+" of "+what, "change attribute "+attr+" of "+what
+		t.act = phrase{verb: "change", object: "attribute " + attr + " of " + what}
 	case "Unsubscribe":
-		t.did, t.try = "removed a subscription from "+what, "remove a subscription from "+what
+		t.act = phrase{verb: "remove", object: "a subscription from " + what}
 	case "SetSubscriptionAttributes":
 		// A filter policy on the Slack queue's subscription drops alerts
 		// without a trace.
-		attr := orDefault(string(req.AttributeName), "(not recorded)")
-		t.did, t.try = "changed attribute "+attr+" of a subscription to "+what, "change attribute "+attr+" of a subscription to "+what
+		t.act = phrase{verb: "change", object: "attribute " + attr + " of a subscription to " + what}
 	}
-	return name, t, err
+	return t, err
 }
 
-func queueTampering(rec cloudtrail.Record) (string, *tampering, error) {
-	action := rec.Action()
-	switch action {
-	case "DeleteQueue", "SetQueueAttributes", "PurgeQueue":
-	default:
-		return "", nil, nil
-	}
+func (e *Engine) queueTampering(rec cloudtrail.Record) (*tampering, error) {
 	var req queueRequest
 	err := decodeParams(rec.RequestParameters, "requestParameters", &req)
 	queue := strings.TrimRight(strings.TrimSpace(string(req.QueueURL)), "/")
 	name := lastSegment(queue)
-	what := "SQS queue " + orDefault(name, "(name not recorded)") + partOf
+	if !e.ownPart(name) {
+		return nil, err
+	}
+	what := "SQS queue " + orDefault(name, unrecordedName) + partOf
 	// https://sqs.region.amazonaws.com/account/name
-	t := &tampering{owner: queueAccount(queue), set: func(f *Finding) { f.Queue = queue }}
-	switch action {
+	owner := ownerOf(rec, queueAccount(queue))
+	res := Resource{Type: TypeQueue, Account: owner, Region: rec.AWSRegion, Name: queue, ARN: arnIn(rec, owner, "sqs", name, queue)}
+	t := &tampering{res: res, fill: func(f *Finding) { f.Queue = queue }}
+	switch rec.Action() {
 	case "DeleteQueue":
-		t.did, t.try = "deleted "+what, "delete "+what
+		t.act = phrase{verb: "delete", object: what}
 	case "PurgeQueue":
-		t.did, t.try = "purged "+what+" (its messages are lost)", "purge "+what
+		t.act = phrase{verb: "purge", object: what, result: " (its messages are lost)"}
 	case "SetQueueAttributes":
 		attrs := make([]string, 0, len(req.Attributes))
 		for k := range req.Attributes {
 			attrs = append(attrs, k)
 		}
 		slices.Sort(attrs)
-		list := orDefault(strings.Join(attrs, ", "), "(not recorded)")
-		t.did, t.try = "changed attributes "+list+" of "+what, "change attributes "+list+" of "+what
+		t.act = phrase{verb: "change", object: "attributes " + orDefault(strings.Join(attrs, ", "), "(not recorded)") + " of " + what}
 	}
-	return name, t, err
+	return t, err
 }
 
 // lambdaTampering judges the Lambda calls that can silence lambdawatch's
-// own functions; nil when rec is none of them or concerns another
-// function.
-func (e *Engine) lambdaTampering(rec cloudtrail.Record) (*Finding, error) {
+// own functions.
+func (e *Engine) lambdaTampering(rec cloudtrail.Record) (*tampering, error) {
 	action := rec.Action()
-	switch action {
-	case "DeleteFunction", "PutFunctionConcurrency", "UpdateFunctionCode", "UpdateFunctionConfiguration",
-		"RemovePermission", "UpdateEventSourceMapping", "DeleteEventSourceMapping":
-	default:
-		return nil, nil
-	}
 	var (
 		req  lambdaTargetRequest
 		resp lambdaTargetResponse
@@ -280,64 +304,53 @@ func (e *Engine) lambdaTampering(rec cloudtrail.Record) (*Finding, error) {
 		decodeParams(rec.RequestParameters, "requestParameters", &req),
 		decodeParams(rec.ResponseElements, "responseElements", &resp))
 	fn := strings.TrimSpace(orDefault(string(req.FunctionName), orDefault(string(resp.FunctionArn), string(resp.FunctionName))))
-	name := functionBaseName(fn)
 	source := strings.TrimSpace(string(resp.EventSourceArn))
 	mapping := action == "UpdateEventSourceMapping" || action == "DeleteEventSourceMapping"
-	ours := e.ownPart(name) || (mapping && e.ownPart(lastField(source)))
-	if !ours || e.byDeployment(rec) {
+	if name, _ := splitFunction(fn); !e.ownPart(name) && (!mapping || !e.ownPart(lastField(source))) {
 		return nil, err
 	}
-	shown := qualified(fn, string(req.Qualifier))
-	what := "function " + orDefault(shown, "(name not recorded)") + partOf
-	var did, try string
+	res := functionResource(fn, string(req.Qualifier), ownerOf(rec, fn), rec.AWSRegion)
+	shown := res.Name
+	what := "function " + orDefault(shown, unrecordedName) + partOf
+	t := &tampering{res: res, fill: func(f *Finding) {
+		if shown != "" {
+			f.Function = shown
+		} else {
+			f.Queue = source
+		}
+		f.StatementID = string(req.StatementID)
+	}}
 	switch action {
 	case "DeleteFunction":
-		did, try = "deleted "+what, "delete "+what
+		t.act = phrase{verb: "delete", object: what}
 	case "PutFunctionConcurrency":
 		n := strings.TrimSpace(orDefault(string(req.ReservedConcurrentExecutions), string(resp.ReservedConcurrentExecutions)))
 		if n != "0" {
 			return nil, err // a reservation above zero still lets it run
 		}
-		did, try = "throttled "+what+" to zero reserved concurrency: it no longer runs", "throttle "+what+" to zero reserved concurrency"
+		t.act = phrase{verb: "throttle", object: what + " to zero reserved concurrency", result: ": it no longer runs"}
 	case "UpdateFunctionCode":
-		did, try = "replaced the code of "+what, "replace the code of "+what
+		t.act = phrase{verb: "replace", object: "the code of " + what}
 	case "UpdateFunctionConfiguration":
-		did, try = "changed the configuration of "+what, "change the configuration of "+what
+		t.act = phrase{verb: "change", object: "the configuration of " + what}
 	case "RemovePermission":
-		phrase := fmt.Sprintf("statement %q from the policy of %s: the services that invoke it may no longer be able to", string(req.StatementID), what)
-		did, try = "removed "+phrase, "remove "+phrase
+		t.act = phrase{verb: "remove", object: fmt.Sprintf("statement %q from the policy of %s", string(req.StatementID), what), result: ": the services that invoke it may no longer be able to"}
 	default: // event source mappings
 		m := "event source mapping " + orDefault(string(req.UUID), "(id not recorded)")
-		if fn != "" {
+		switch {
+		case fn != "":
 			m += " of " + what
-		} else if source != "" {
+		case source != "":
 			m += " reading " + source + partOf
+			t.res = Resource{Type: TypeQueue, Account: ownerOf(rec, source), Region: rec.AWSRegion, ARN: source}
 		}
-		verb, v := "changed", "change"
+		verb := "change"
 		if action == "DeleteEventSourceMapping" {
-			verb, v = "deleted", "delete"
+			verb = "delete"
 		}
-		did, try = verb+" "+m, v+" "+m
+		t.act = phrase{verb: verb, object: m}
 	}
-	f := e.base(rec, ownerOf(rec, fn))
-	if shown != "" {
-		f.Function = shown
-	} else {
-		f.Queue = source
-	}
-	f.StatementID = string(req.StatementID)
-	out := finish(f, RuleMonitorTampering, High, did, try)
-	return &out, err
-}
-
-// functionBaseName is a function's name without ARN prefix or qualifier:
-// Lambda accepts name, name:qualifier, account:function:name and full ARNs.
-func functionBaseName(s string) string {
-	if i := strings.LastIndex(s, "function:"); i >= 0 && (i == 0 || s[i-1] == ':') {
-		s = s[i+len("function:"):]
-	}
-	name, _, _ := strings.Cut(s, ":")
-	return name
+	return t, err
 }
 
 // lastSegment is what follows the last slash: a queue's name in its URL,

@@ -44,30 +44,32 @@ type fieldSelector struct {
 	NotEndsWith   []text `json:"notEndsWith"`
 }
 
+// trailCalls are the calls that can stop a trail recording what the rules
+// read. PutInsightSelectors is not among them: Insights analyse the
+// events still recorded, and no change to them drops any.
+var trailCalls = []*event{
+	{Call{sourceCloudTrail, "StopLogging"}, (*Engine).judgeTrail},
+	{Call{sourceCloudTrail, "DeleteTrail"}, (*Engine).judgeTrail},
+	{Call{sourceCloudTrail, "PutEventSelectors"}, (*Engine).judgeTrail},
+	{Call{sourceCloudTrail, "UpdateTrail"}, (*Engine).judgeTrail},
+}
+
 // judgeTrail raises trail-disabled for calls that stop a trail recording
 // the write management events lambdawatch reads. It raises it whoever the
 // caller, CloudFormation included: a trail that stops recording blinds
 // every reader of it, deployment or not.
-func (e *Engine) judgeTrail(rec cloudtrail.Record) ([]Finding, error) {
-	action := rec.Action()
-	switch action {
-	case "StopLogging", "DeleteTrail", "PutEventSelectors", "UpdateTrail":
-	default:
-		// PutInsightSelectors only changes anomaly detection over the
-		// events still recorded: it cannot drop any.
-		return nil, nil
-	}
+func (e *Engine) judgeTrail(rec cloudtrail.Record) ([]verdict, error) {
 	var req trailRequest
 	errs := []error{decodeParams(rec.RequestParameters, "requestParameters", &req)}
 	trail := orDefault(string(req.Name), string(req.TrailName))
-	shown := "trail " + orDefault(trail, "(name not recorded)")
+	shown := "trail " + orDefault(trail, unrecordedName)
 
-	var did, try string
-	switch action {
+	var act phrase
+	switch rec.Action() {
 	case "StopLogging":
-		did, try = "stopped logging on "+shown, "stop logging on "+shown
+		act = phrase{verb: "stop", object: "logging on " + shown}
 	case "DeleteTrail":
-		did, try = "deleted "+shown, "delete "+shown
+		act = phrase{verb: "delete", object: shown}
 	case "UpdateTrail":
 		var lost []string
 		if isFalse(req.IsMultiRegionTrail) {
@@ -79,8 +81,7 @@ func (e *Engine) judgeTrail(rec cloudtrail.Record) ([]Finding, error) {
 		if len(lost) == 0 {
 			return nil, errors.Join(errs...)
 		}
-		phrase := shown + " to stop recording management events of " + strings.Join(lost, " and ")
-		did, try = "changed "+phrase, "change "+phrase
+		act = phrase{verb: "change", object: shown + " to stop recording management events of " + strings.Join(lost, " and ")}
 	case "PutEventSelectors":
 		lost, err := e.unrecordedSources(req)
 		errs = append(errs, err)
@@ -91,12 +92,15 @@ func (e *Engine) judgeTrail(rec cloudtrail.Record) ([]Finding, error) {
 		if len(lost) == len(Watched) {
 			what = "the write management events lambdawatch reads"
 		}
-		phrase := "event selectors of " + shown + " so that it no longer records " + what
-		did, try = "changed "+phrase, "change "+phrase
+		act = phrase{verb: "change", object: "event selectors of " + shown + " so that it no longer records " + what}
 	}
-	f := e.base(rec, ownerOf(rec, trail))
-	f.Trail = trail
-	return []Finding{finish(f, RuleTrailDisabled, High, did, try)}, errors.Join(errs...)
+	owner := ownerOf(rec, trail)
+	res := Resource{Type: TypeTrail, Account: owner, Region: rec.AWSRegion, Name: trail, ARN: trail}
+	if !strings.HasPrefix(trail, "arn:") {
+		res.ARN = arnIn(rec, owner, "cloudtrail", "trail/"+trail, trail)
+	}
+	v := verdict{rule: RuleTrailDisabled, res: res, act: act, fill: func(f *Finding) { f.Trail = trail }}
+	return []verdict{v}, errors.Join(errs...)
 }
 
 // unrecordedSources lists the watched event sources whose write management

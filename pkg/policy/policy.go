@@ -37,9 +37,11 @@ type Statement struct {
 	Sid        string
 	Effect     string
 	Principals []Principal
-	Actions    []string
-	Resources  []string
-	Conditions []Condition
+	// NotPrincipals: with Allow, the statement lets in everyone but these.
+	NotPrincipals []Principal
+	Actions       []string
+	Resources     []string
+	Conditions    []Condition
 }
 
 // Condition is one operator-key pair and its values.
@@ -59,8 +61,13 @@ func (c Condition) String() string {
 // Condition keys lambdawatch reads, in lower case.
 const (
 	KeySourceAccount         = "aws:sourceaccount"
+	KeySourceOwner           = "aws:sourceowner"
+	KeyPrincipalAccount      = "aws:principalaccount"
 	KeySourceArn             = "aws:sourcearn"
+	KeyPrincipalArn          = "aws:principalarn"
 	KeyPrincipalOrgID        = "aws:principalorgid"
+	KeySourceOrgID           = "aws:sourceorgid"
+	KeyPrincipalOrgPaths     = "aws:principalorgpaths"
 	KeyEventSourceToken      = "lambda:eventsourcetoken"
 	KeyFunctionURLAuthType   = "lambda:functionurlauthtype"
 	KeyInvokedViaFunctionURL = "lambda:invokedviafunctionurl"
@@ -111,6 +118,7 @@ func ParseStatement(data []byte) (Statement, error) {
 		Sid       string                                `json:"Sid"`
 		Effect    string                                `json:"Effect"`
 		Principal json.RawMessage                       `json:"Principal"`
+		NotPrin   json.RawMessage                       `json:"NotPrincipal"`
 		Action    stringList                            `json:"Action"`
 		Resource  stringList                            `json:"Resource"`
 		Condition map[string]map[string]json.RawMessage `json:"Condition"`
@@ -124,6 +132,9 @@ func ParseStatement(data []byte) (Statement, error) {
 		return Statement{}, fmt.Errorf("statement: Principal: %w", err)
 	}
 	st.Principals = principals
+	if st.NotPrincipals, err = parsePrincipalBlock(raw.NotPrin); err != nil {
+		return Statement{}, fmt.Errorf("statement: NotPrincipal: %w", err)
+	}
 
 	// Map order is random; sort so that findings come out the same each run.
 	ops := make([]string, 0, len(raw.Condition))
@@ -191,16 +202,24 @@ func parsePrincipalBlock(data json.RawMessage) ([]Principal, error) {
 }
 
 // Narrowing returns the values each condition on key requires, for the
-// conditions that narrow who is let in: positive operators that fail when
-// the key is absent. Negated and IfExists operators narrow nothing, nor
-// does ForAllValues (true for an empty set). Conditions are ANDed, so each
-// is to be judged on its own.
+// conditions that narrow who is let in (see Condition.Match). Conditions
+// are ANDed, so each is to be judged on its own.
 func (s Statement) Narrowing(key string) [][]string {
-	key = strings.ToLower(key)
 	var out [][]string
+	for _, c := range s.NarrowingConditions(key) {
+		out = append(out, c.Values)
+	}
+	return out
+}
+
+// NarrowingConditions returns the conditions on key that narrow who is
+// let in.
+func (s Statement) NarrowingConditions(key string) []Condition {
+	key = strings.ToLower(key)
+	var out []Condition
 	for _, c := range s.Conditions {
-		if c.Key == key && narrowing(c.Operator) {
-			out = append(out, c.Values)
+		if c.Key == key && c.Match() != NotNarrowing {
+			out = append(out, c)
 		}
 	}
 	return out
@@ -216,17 +235,40 @@ func (s Statement) Required(key string) (values []string, ok bool) {
 	return values, ok
 }
 
-func narrowing(op string) bool {
-	op = strings.ToLower(op)
+// Match is how a condition compares the request's value with its own.
+type Match int
+
+// Matches. A condition narrows only if it fails when the key is absent,
+// so negated and IfExists operators narrow nothing, nor does ForAllValues
+// (true for an empty set). ForAnyValue compares as its operator does.
+const (
+	NotNarrowing Match = iota
+	Literal            // StringEquals: byte for byte; * is a star
+	LiteralFold        // StringEqualsIgnoreCase: as Literal, case aside
+	Glob               // StringLike: * and ? match anything, colons too
+	ARNGlob            // ArnLike, ArnEquals: * and ? within each field
+	Boolean            // Bool
+)
+
+// Match says how the condition compares values.
+func (c Condition) Match() Match {
+	op := strings.ToLower(c.Operator)
 	if strings.HasPrefix(op, "forallvalues:") || strings.HasSuffix(op, "ifexists") || strings.Contains(op, "not") {
-		return false
+		return NotNarrowing
 	}
-	op = strings.TrimPrefix(op, "foranyvalue:")
-	switch op {
-	case "stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike", "bool":
-		return true
+	switch strings.TrimPrefix(op, "foranyvalue:") {
+	case "stringequals":
+		return Literal
+	case "stringequalsignorecase":
+		return LiteralFold
+	case "stringlike":
+		return Glob
+	case "arnlike", "arnequals":
+		return ARNGlob
+	case "bool":
+		return Boolean
 	}
-	return false
+	return NotNarrowing
 }
 
 // HasWildcard reports whether a condition value matches more than one
