@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
@@ -126,5 +128,24 @@ func NewAccount(cfg aws.Config, id, partition string) Account {
 				WAF:      wafv2.NewFromConfig(c),
 			}
 		},
+	}
+}
+
+// Retryer makes the SDK's adaptive retryer: it retries throttled and
+// failed calls with backoff, and slows a client's calls while they are
+// throttled. maxAttempts and maxBackoff, when above 0, replace the SDK's
+// defaults (3 attempts, 20 s).
+func Retryer(maxAttempts int, maxBackoff time.Duration) func() aws.Retryer {
+	return func() aws.Retryer {
+		return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+			o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
+				if maxAttempts > 0 {
+					so.MaxAttempts = maxAttempts
+				}
+				if maxBackoff > 0 {
+					so.MaxBackoff = maxBackoff
+				}
+			})
+		})
 	}
 }
