@@ -39,28 +39,28 @@ const (
 // Names of what the fixture creates in Main, Region; the comment says what
 // each should raise.
 const (
-	FnPublic      = "public-fn"      // public-invoke (CRITICAL), eol-runtime (python3.8), privileged-role HIGH, denial-of-wallet
-	FnCapped      = "capped-fn"      // public-invoke, but reserved concurrency: no denial-of-wallet
-	FnCross       = "cross-fn"       // cross-account-invoke on alias live
-	FnDeputy      = "deputy-fn"      // confused-deputy on version 1
-	FnSourced     = "sourced-fn"     // look-alike: s3 with SourceAccount and SourceArn, nothing
-	FnURL         = "url-fn"         // public-function-url and function-url-auth-none, on alias prod
-	FnIAMURL      = "iam-url-fn"     // look-alike: URL with AWS_IAM, nothing
-	FnImage       = "image-fn"       // Image: not judged for runtime
-	FnPassRole    = "passrole-fn"    // privileged-role MEDIUM
-	FnBasic       = "basic-fn"       // look-alike: AWSLambdaBasicExecutionRole, nothing
-	FnOwnLayer    = "own-layer-fn"   // look-alike: runs a layer of its own account, nothing
-	FnRest        = "rest-fn"        // behind REST API stage dev (no WAF, no throttle): waf-missing, denial-of-wallet
-	FnRestGuarded = "rest-guard-fn"  // behind REST stage prod with WAF and throttling: nothing
-	FnHTTP        = "http-fn"        // behind an unauthenticated HTTP API route: denial-of-wallet, never waf-missing
-	FnALB         = "alb-fn"         // behind an internet-facing ALB without WAF: waf-missing MEDIUM, denial-of-wallet
-	FnALBInternal = "alb-int-fn"     // behind an internal ALB without WAF: waf-missing LOW
-	FnALBGuarded  = "alb-guard-fn"   // behind an internet-facing ALB with a rate-limiting WAF: nothing
-	FnRefused     = "refused-fn"     // the proxy refuses GetPolicy on it
-	LayerPublic   = "shared-layer"   // public-layer
-	LayerPrivate  = "private-layer"  // look-alike: no policy
-	FnEU          = "eu-public-fn"   // in Region2: public-invoke
-	FnSecond      = "second-fn"      // in Second: public-invoke
+	FnPublic      = "public-fn"     // public-invoke (CRITICAL), eol-runtime (python3.8), privileged-role HIGH, denial-of-wallet
+	FnCapped      = "capped-fn"     // public-invoke, but reserved concurrency: no denial-of-wallet
+	FnCross       = "cross-fn"      // cross-account-invoke on alias live
+	FnDeputy      = "deputy-fn"     // confused-deputy on version 1
+	FnSourced     = "sourced-fn"    // look-alike: s3 with SourceAccount and SourceArn, nothing
+	FnURL         = "url-fn"        // public-function-url and function-url-auth-none, on alias prod
+	FnIAMURL      = "iam-url-fn"    // look-alike: URL with AWS_IAM, nothing
+	FnImage       = "image-fn"      // Image: not judged for runtime
+	FnPassRole    = "passrole-fn"   // privileged-role MEDIUM
+	FnBasic       = "basic-fn"      // look-alike: AWSLambdaBasicExecutionRole, nothing
+	FnOwnLayer    = "own-layer-fn"  // look-alike: runs a layer of its own account, nothing
+	FnRest        = "rest-fn"       // behind REST API stage dev (no WAF, no throttle): waf-missing, denial-of-wallet
+	FnRestGuarded = "rest-guard-fn" // behind REST stage prod with WAF and throttling: nothing
+	FnHTTP        = "http-fn"       // behind an unauthenticated HTTP API route: denial-of-wallet, never waf-missing
+	FnALB         = "alb-fn"        // behind an internet-facing ALB without WAF: waf-missing MEDIUM, denial-of-wallet
+	FnALBInternal = "alb-int-fn"    // behind an internal ALB without WAF: waf-missing LOW
+	FnALBGuarded  = "alb-guard-fn"  // behind an internet-facing ALB with a rate-limiting WAF: nothing
+	FnRefused     = "refused-fn"    // the proxy refuses GetPolicy on it
+	LayerPublic   = "shared-layer"  // public-layer
+	LayerPrivate  = "private-layer" // look-alike: no policy
+	FnEU          = "eu-public-fn"  // in Region2: public-invoke
+	FnSecond      = "second-fn"     // in Second: public-invoke
 
 	RoleAdmin    = "admin-role"
 	RolePassRole = "passrole-role"
