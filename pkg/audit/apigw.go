@@ -50,6 +50,9 @@ func (r *regionRun) restAPIs(ctx context.Context) {
 		}
 		for _, a := range out.Items {
 			api := &RestAPI{ID: aws.ToString(a.Id), Name: aws.ToString(a.Name)}
+			if a.EndpointConfiguration != nil {
+				api.Private = slices.Contains(a.EndpointConfiguration.Types, agtypes.EndpointTypePrivate)
+			}
 			apis = append(apis, api)
 			wg.Go(func() { r.restAPI(ctx, api) })
 		}

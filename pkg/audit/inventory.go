@@ -104,8 +104,10 @@ type InlinePolicy struct {
 
 // RestAPI is an API Gateway REST API.
 type RestAPI struct {
-	ID      string
-	Name    string
+	ID   string
+	Name string
+	// Private: a private endpoint, reachable only through VPC endpoints.
+	Private bool
 	Methods []RestMethod
 	Stages  []RestStage
 }
