@@ -149,11 +149,11 @@ func (s *seeder) main(cfg aws.Config) {
 	alias(FnCross, "live", publish(FnCross))
 	grant(FnCross, "partner", lambda.AddPermissionInput{Principal: aws.String(Foreign), Qualifier: aws.String("live")})
 
-	fn(FnDeputy, "nodejs20.x", basic)
+	fn(FnDeputy, "python3.12", basic)
 	v := publish(FnDeputy)
 	grant(FnDeputy, "s3", lambda.AddPermissionInput{Principal: aws.String("s3.amazonaws.com"), Qualifier: aws.String(v)})
 
-	fn(FnSourced, "nodejs20.x", basic)
+	fn(FnSourced, "python3.12", basic)
 	grant(FnSourced, "s3", lambda.AddPermissionInput{Principal: aws.String("s3.amazonaws.com"), SourceAccount: aws.String(Main), SourceArn: aws.String("arn:aws:s3:::" + Main + "-uploads")})
 
 	fn(FnURL, "python3.12", basic)

@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"time"
 
@@ -45,7 +44,7 @@ type RegionsAPI interface {
 func Caller(ctx context.Context, c STSAPI) (account, partition string, err error) {
 	out, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return "", "", fmt.Errorf("sts GetCallerIdentity: %s: %w", errorText(err), err)
+		return "", "", callFailed("sts GetCallerIdentity", err)
 	}
 	account = aws.ToString(out.Account)
 	a, perr := policy.ParseARN(aws.ToString(out.Arn))
@@ -62,7 +61,7 @@ func OrgAccounts(ctx context.Context, c OrganizationsAPI) ([]string, error) {
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
-			return ids, fmt.Errorf("organizations ListAccounts: %s: %w", errorText(err), err)
+			return ids, callFailed("organizations ListAccounts", err)
 		}
 		for _, a := range out.Accounts {
 			// State replaces the older Status; either says active.
@@ -79,7 +78,7 @@ func OrgAccounts(ctx context.Context, c OrganizationsAPI) ([]string, error) {
 func EnabledRegions(ctx context.Context, c RegionsAPI) ([]string, error) {
 	out, err := c.DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
 	if err != nil {
-		return nil, fmt.Errorf("ec2 DescribeRegions: %s: %w", errorText(err), err)
+		return nil, callFailed("ec2 DescribeRegions", err)
 	}
 	var regions []string
 	for _, r := range out.Regions {
@@ -107,7 +106,7 @@ func AssumeRole(ctx context.Context, cfg aws.Config, role string) (aws.Config, e
 		o.RoleSessionName = "lambdawatch-audit"
 	}))
 	if _, err := assumed.Credentials.Retrieve(ctx); err != nil {
-		return aws.Config{}, fmt.Errorf("sts AssumeRole %s: %s: %w", role, errorText(err), err)
+		return aws.Config{}, callFailed("sts AssumeRole "+role, err)
 	}
 	return assumed, nil
 }

@@ -105,3 +105,15 @@ func denied(err error) bool {
 	}
 	return false
 }
+
+// failedCall is a call outside any region's reading that failed, worded
+// as CallError words its cause.
+type failedCall struct {
+	what string
+	err  error
+}
+
+func callFailed(what string, err error) error { return &failedCall{what, err} }
+
+func (e *failedCall) Error() string { return e.what + ": " + errorText(e.err) }
+func (e *failedCall) Unwrap() error { return e.err }

@@ -46,6 +46,9 @@ type Function struct {
 	// Policies holds the resource policy of the function (Qualifier ""),
 	// of each alias and of each published version that has one.
 	Policies []ResourcePolicy
+	// UnreadPolicies are the qualifiers ("" for the function) whose
+	// policy could not be read.
+	UnreadPolicies []string
 	// URLs are the function URL configurations of the function and its
 	// aliases.
 	URLs []FunctionURL
@@ -76,6 +79,8 @@ type LayerVersion struct {
 	ARN     string // the layer version ARN
 	Version int64
 	Policy  string // empty when it has none
+	// PolicyUnread: the policy could not be read.
+	PolicyUnread bool
 }
 
 // Role is an execution role and the policies that give it its rights.

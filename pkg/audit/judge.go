@@ -139,6 +139,12 @@ func (j *judge) region(inv *Inventory) {
 	}
 	for _, l := range inv.Layers {
 		res := detect.Resource{ARN: l.ARN, Type: detect.TypeLayerVersion, Account: inv.Account, Region: inv.Region, Name: l.Name + ":" + fmt.Sprint(l.Version)}
+		if l.PolicyUnread {
+			for _, r := range layerRules {
+				j.tally.count(r).NotJudged++
+			}
+			continue
+		}
 		j.tally.judged(1, layerRules...)
 		if l.Policy != "" {
 			j.grants(inv.Region, res, l.Policy, nil)
@@ -155,7 +161,11 @@ func (j *judge) function(inv *Inventory, f Function, paths []detect.Path) {
 	for _, v := range f.Versions {
 		resources[v] = detect.Resource{ARN: qualified(f.ARN, v), Type: detect.TypeVersion, Account: inv.Account, Region: inv.Region, Name: f.Name + ":" + v}
 	}
-	j.tally.judged(len(resources), grantRules...)
+	// A resource whose policy could not be read is not judged for grants.
+	j.tally.judged(len(resources)-len(f.UnreadPolicies), grantRules...)
+	for _, r := range grantRules {
+		j.tally.count(r).NotJudged += len(f.UnreadPolicies)
+	}
 	for _, p := range f.Policies {
 		res, ok := resources[p.Qualifier]
 		if !ok {
@@ -357,10 +367,16 @@ func (j *judge) roles() {
 			}
 		}
 		res := detect.Resource{ARN: arn, Type: detect.TypeRole, Account: j.inv.Account, Name: role.Name}
-		j.tally.judged(1, detect.RulePrivilegedRole)
 		fs, err := j.e.JudgeRole(res, ps, j.usedBy[arn])
 		if err != nil {
 			j.fail("global", "role "+arn, err)
+		}
+		// A role some of whose policies could not be read, and that what
+		// was read does not convict, is not judged.
+		if role.Complete || len(fs) > 0 {
+			j.tally.judged(1, detect.RulePrivilegedRole)
+		} else {
+			j.tally.count(detect.RulePrivilegedRole).NotJudged++
 		}
 		j.add(fs...)
 	}

@@ -74,7 +74,9 @@ func TestJudgeBadPolicy(t *testing.T) {
 	if len(rep.Errors) != 1 || !strings.HasPrefix(rep.Errors[0].Error(), "audit eu-west-1: judge policy of arn:aws:lambda:eu-west-1:111122223333:function:a: ") {
 		t.Errorf("errors: %v", rep.Errors)
 	}
-	if !slices.ContainsFunc(rep.Findings, func(f detect.Finding) bool { return f.Rule == detect.RulePublicInvoke && strings.HasSuffix(f.ResourceARN, ":b") }) {
+	if !slices.ContainsFunc(rep.Findings, func(f detect.Finding) bool {
+		return f.Rule == detect.RulePublicInvoke && strings.HasSuffix(f.ResourceARN, ":b")
+	}) {
 		t.Errorf("the good policy was not judged: %v", rep.Findings)
 	}
 }

@@ -118,21 +118,25 @@ func (r *regionRun) function(ctx context.Context, f *Function) {
 	// published version; none for $LATEST beyond the function's own.
 	qualifiers := append(append([]string{""}, f.Aliases...), f.Versions...)
 	policies := make([]*ResourcePolicy, len(qualifiers))
+	unread := make([]bool, len(qualifiers))
 	for i, q := range qualifiers {
-		wg.Go(func() { policies[i] = r.policy(ctx, f, q) })
+		wg.Go(func() { policies[i], unread[i] = r.policy(ctx, f, q) })
 	}
 	wg.Go(func() { r.urls(ctx, f) })
 	wg.Wait()
-	for _, p := range policies {
+	for i, p := range policies {
 		if p != nil {
 			f.Policies = append(f.Policies, *p)
+		}
+		if unread[i] {
+			f.UnreadPolicies = append(f.UnreadPolicies, qualifiers[i])
 		}
 	}
 }
 
 // policy reads the resource policy of f or one of its qualifiers; nil
-// when there is none.
-func (r *regionRun) policy(ctx context.Context, f *Function, qualifier string) *ResourcePolicy {
+// when there is none, or when it could not be read (failed).
+func (r *regionRun) policy(ctx context.Context, f *Function, qualifier string) (_ *ResourcePolicy, failed bool) {
 	arn := qualified(f.ARN, qualifier)
 	in := &lambda.GetPolicyInput{FunctionName: aws.String(f.Name)}
 	if qualifier != "" {
@@ -142,12 +146,12 @@ func (r *regionRun) policy(ctx context.Context, f *Function, qualifier string) *
 	err := r.lambda.do(ctx, func() (err error) { out, err = r.c.Lambda.GetPolicy(ctx, in); return err })
 	switch {
 	case notFound(err):
-		return nil
+		return nil, false
 	case err != nil:
 		r.fail("lambda", "GetPolicy", arn, err)
-		return nil
+		return nil, true
 	}
-	return &ResourcePolicy{Qualifier: qualifier, ARN: arn, Document: aws.ToString(out.Policy)}
+	return &ResourcePolicy{Qualifier: qualifier, ARN: arn, Document: aws.ToString(out.Policy)}, false
 }
 
 // urls reads the function URL configurations of f and its aliases:
@@ -288,6 +292,7 @@ func (r *regionRun) layerVersions(ctx context.Context, name, arn string) []Layer
 			case notFound(err):
 			case err != nil:
 				r.fail("lambda", "GetLayerVersionPolicy", v.ARN, err)
+				v.PolicyUnread = true
 			default:
 				v.Policy = aws.ToString(out.Policy)
 			}
