@@ -105,8 +105,11 @@ type regionRun struct {
 	waf     sem
 	wafPace *pacer
 	mu      sync.Mutex // guards inv.Errors and inv.Notes
-	// urlListMissing: the endpoint lacks ListFunctionUrlConfigs.
-	urlListMissing atomic.Bool
+	// urlList says whether the endpoint serves ListFunctionUrlConfigs:
+	// urlUnknown until the first function's call has told, which
+	// urlProbe serializes so that the rest wait for it.
+	urlList  atomic.Int32
+	urlProbe sync.Mutex
 }
 
 func (a *Auditor) region(ctx context.Context, acct Account, region string, rs *roleReader) *Inventory {

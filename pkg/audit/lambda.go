@@ -159,32 +159,68 @@ func (r *regionRun) policy(ctx context.Context, f *Function, qualifier string) (
 // that lacks it (moto) is asked GetFunctionUrlConfig for each qualifier
 // instead, as are the rest of the region's functions.
 func (r *regionRun) urls(ctx context.Context, f *Function) {
-	if !r.urlListMissing.Load() {
-		var found []FunctionURL
-		p := lambda.NewListFunctionUrlConfigsPaginator(r.c.Lambda, &lambda.ListFunctionUrlConfigsInput{FunctionName: aws.String(f.Name)})
-		var err error
-		for p.HasMorePages() {
-			var out *lambda.ListFunctionUrlConfigsOutput
-			err = r.lambda.do(ctx, func() (err error) { out, err = p.NextPage(ctx); return err })
-			if err != nil {
-				break
+	if r.urlList.Load() == urlUnknown {
+		r.urlProbe.Lock()
+		if r.urlList.Load() == urlUnknown {
+			done := r.listURLs(ctx, f)
+			r.urlProbe.Unlock()
+			if done {
+				return
 			}
-			for _, c := range out.FunctionUrlConfigs {
-				found = append(found, urlOf(f.ARN, aws.ToString(c.FunctionArn), aws.ToString(c.FunctionUrl), string(c.AuthType)))
-			}
-		}
-		switch {
-		case err == nil:
-			f.URLs = dedupeURLs(found)
-			return
-		case !unsupported(err):
-			r.fail("lambda", "ListFunctionUrlConfigs", f.ARN, err)
-			return
-		}
-		if r.urlListMissing.CompareAndSwap(false, true) {
-			r.note(fmt.Sprintf("lambda ListFunctionUrlConfigs is not served here (%s): read GetFunctionUrlConfig for each function and alias instead", errorText(err)))
+		} else {
+			r.urlProbe.Unlock()
 		}
 	}
+	if r.urlList.Load() == urlListed && r.listURLs(ctx, f) {
+		return
+	}
+	r.getURLs(ctx, f)
+}
+
+// What the region's endpoint is known to serve for function URLs.
+const (
+	urlUnknown int32 = iota
+	urlListed        // ListFunctionUrlConfigs
+	urlMissing       // GetFunctionUrlConfig per qualifier instead
+)
+
+// listURLs reads f's URLs with ListFunctionUrlConfigs; false means the
+// endpoint lacks the call, and the URLs are still to be read.
+func (r *regionRun) listURLs(ctx context.Context, f *Function) bool {
+	var found []FunctionURL
+	p := lambda.NewListFunctionUrlConfigsPaginator(r.c.Lambda, &lambda.ListFunctionUrlConfigsInput{FunctionName: aws.String(f.Name)})
+	var err error
+	for p.HasMorePages() {
+		var out *lambda.ListFunctionUrlConfigsOutput
+		err = r.lambda.do(ctx, func() (err error) { out, err = p.NextPage(ctx); return err })
+		if err != nil {
+			break
+		}
+		for _, c := range out.FunctionUrlConfigs {
+			found = append(found, urlOf(f.ARN, aws.ToString(c.FunctionArn), aws.ToString(c.FunctionUrl), string(c.AuthType)))
+		}
+	}
+	switch {
+	case err == nil:
+		r.urlList.CompareAndSwap(urlUnknown, urlListed)
+		f.URLs = dedupeURLs(found)
+		return true
+	case !unsupported(err):
+		// Refused or failed: the call exists, and says so for this
+		// function only.
+		r.urlList.CompareAndSwap(urlUnknown, urlListed)
+		r.fail("lambda", "ListFunctionUrlConfigs", f.ARN, err)
+		return true
+	}
+	if r.urlList.CompareAndSwap(urlUnknown, urlMissing) {
+		r.note(fmt.Sprintf("lambda ListFunctionUrlConfigs is not served here (%s): read GetFunctionUrlConfig for each function and alias instead", errorText(err)))
+	}
+	return false
+}
+
+// getURLs reads f's URLs with GetFunctionUrlConfig for the function and
+// each alias.
+func (r *regionRun) getURLs(ctx context.Context, f *Function) {
 	// Function URLs exist for $LATEST and aliases, not versions.
 	qualifiers := append([]string{""}, f.Aliases...)
 	found := make([]*FunctionURL, len(qualifiers))
