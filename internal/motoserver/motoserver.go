@@ -24,8 +24,9 @@ import (
 // Server is a running moto_server.
 type Server struct {
 	// URL is its endpoint, http://127.0.0.1:PORT.
-	URL string
-	cmd *exec.Cmd
+	URL    string
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once it has exited
 }
 
 // Start runs moto_server on a free loopback port with AWS's managed IAM
@@ -67,9 +68,10 @@ func start(path string) (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start: %w", err)
 	}
-	s := &Server{URL: "http://127.0.0.1:" + port, cmd: cmd}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	var werr error
+	exited := make(chan struct{})
+	go func() { werr = cmd.Wait(); close(exited) }()
+	s := &Server{URL: "http://127.0.0.1:" + port, cmd: cmd, exited: exited}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for {
@@ -79,16 +81,15 @@ func start(path string) (*Server, error) {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				go func() { <-done }()
 				return s, nil
 			}
 		}
 		select {
-		case werr := <-done:
+		case <-exited:
 			return nil, fmt.Errorf("exited before answering on port %s: %v\n%s", port, werr, out.String())
 		case <-ctx.Done():
 			s.kill()
-			<-done
+			<-exited
 			return nil, fmt.Errorf("no answer on port %s in 60s: %v\n%s", port, errors.Join(ctx.Err(), err), out.String())
 		case <-time.After(50 * time.Millisecond):
 		}
@@ -97,9 +98,16 @@ func start(path string) (*Server, error) {
 
 func (s *Server) kill() { _ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL) }
 
+// stop ends the server's process group: SIGTERM, then SIGKILL if it
+// lingers.
 func (s *Server) stop() {
 	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-	time.AfterFunc(3*time.Second, s.kill)
+	select {
+	case <-s.exited:
+	case <-time.After(3 * time.Second):
+		s.kill()
+		<-s.exited
+	}
 }
 
 // Reset drops everything moto holds, so one server can serve several

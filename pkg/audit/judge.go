@@ -259,7 +259,7 @@ func statements(doc string) ([]json.RawMessage, error) {
 	}
 	var list []json.RawMessage
 	if err := json.Unmarshal(b, &list); err != nil {
-		return nil, fmt.Errorf("Statement: %w", err)
+		return nil, fmt.Errorf("statement list: %w", err)
 	}
 	return list, nil
 }

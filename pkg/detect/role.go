@@ -75,7 +75,7 @@ func parseIdentityPolicy(doc string) ([]identityStatement, error) {
 		list = []json.RawMessage{b}
 	} else if len(b) > 0 {
 		if err := json.Unmarshal(b, &list); err != nil {
-			return nil, fmt.Errorf("Statement: %w", err)
+			return nil, fmt.Errorf("statement list: %w", err)
 		}
 	}
 	out := make([]identityStatement, 0, len(list))
@@ -89,7 +89,7 @@ func parseIdentityPolicy(doc string) ([]identityStatement, error) {
 			Condition   json.RawMessage `json:"Condition"`
 		}
 		if err := json.Unmarshal(b, &s); err != nil {
-			return nil, fmt.Errorf("Statement %d: %w", i, err)
+			return nil, fmt.Errorf("statement %d: %w", i, err)
 		}
 		cond := bytes.TrimSpace(s.Condition)
 		out = append(out, identityStatement{
