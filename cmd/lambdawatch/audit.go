@@ -23,6 +23,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/lambdawatch/lambdawatch/pkg/audit"
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 )
 
@@ -77,9 +78,14 @@ func parseAuditFlags(args []string, stderr io.Writer) (auditOptions, error) {
 	if slices.Contains(o.regions, "all") && len(o.regions) > 1 {
 		errs = append(errs, errors.New("--regions: all stands alone"))
 	}
+	for _, r := range o.regions {
+		if _, ok := awsid.Partition(r); !ok && r != "all" {
+			errs = append(errs, fmt.Errorf("--regions: %q is not a region name", r))
+		}
+	}
 	o.accounts = list(accounts)
 	for _, a := range o.accounts {
-		if !isAccountID(a) {
+		if !awsid.IsAccountID(a) {
 			errs = append(errs, fmt.Errorf("--accounts: %q is not a 12-digit account ID", a))
 		}
 	}
@@ -109,10 +115,6 @@ func parseAuditFlags(args []string, stderr io.Writer) (auditOptions, error) {
 	}
 	o.progress = isTerminal(stderr)
 	return o, errors.Join(errs...)
-}
-
-func isAccountID(s string) bool {
-	return len(s) == 12 && strings.Trim(s, "0123456789") == ""
 }
 
 func auditCmd(args []string, stdout, stderr io.Writer) int {

@@ -263,6 +263,7 @@ func TestAuditFlags(t *testing.T) {
 		{"--role", "audit", "--org", "--accounts", "123456789012"},
 		{"--role", "audit", "--accounts", "12345"},
 		{"--regions", "all,us-east-1"},
+		{"--regions", "us-east-1,Mars"},
 		{"--format", "xml"},
 		{"--concurrency", "0"},
 		{"--fail-on", "urgent"},

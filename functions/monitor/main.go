@@ -3,10 +3,16 @@
 // off, delivered by EventBridge, and publishes each finding at or above
 // MIN_SEVERITY to SNS. The handler is notify.Monitor.
 //
-// Environment: SNS_TOPIC_ARN (required), TRUSTED_ACCOUNTS (comma-separated),
-// ORG_ID, MIN_SEVERITY (default MEDIUM), MONITOR_PREFIX (how the names of
-// the stack's own resources start; default lambdawatch), LOG_LEVEL (else
-// Lambda's AWS_LAMBDA_LOG_LEVEL; default info). Region, credentials and endpoints
+// Environment (pkg/envvar names it): SNS_TOPIC_ARN (required),
+// TRUSTED_ACCOUNTS (comma-separated account IDs), ORG_ID, MIN_SEVERITY
+// (default MEDIUM), MONITOR_PREFIX (how the names of the stack's own
+// resources start; default lambdawatch), MONITOR_DEPLOY_ROLES
+// (comma-separated patterns of the roles CloudFormation deploys the stack
+// with), STATE_TABLE (the DynamoDB table that remembers what was
+// published, across containers and retries), SUPPRESSIONS_FILE (accepted
+// findings, muted), LOG_LEVEL (else Lambda's AWS_LAMBDA_LOG_LEVEL; default
+// info). A malformed value, or a suppressions file that does not load,
+// stops the cold start, named in the log. Region, credentials and endpoints
 // come from the SDK's own chain: AWS_ENDPOINT_URL_SNS points it at a local
 // SNS.
 package main
@@ -18,9 +24,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 
-	"github.com/lambdawatch/lambdawatch/pkg/detect"
+	"github.com/lambdawatch/lambdawatch/pkg/envvar"
 	"github.com/lambdawatch/lambdawatch/pkg/notify"
 )
 
@@ -30,6 +35,9 @@ func main() {
 
 	cfg, err := notify.ConfigFromEnv(os.Getenv)
 	if err != nil {
+		// The exit fails the invocation as an initialization error: the
+		// event takes the failed invocations' way (retries, then the
+		// dead-letter queue), not judged by a misconfigured engine.
 		log.Error("configuration", "error", err)
 		os.Exit(1)
 	}
@@ -38,20 +46,14 @@ func main() {
 		log.Error("AWS configuration", "error", err)
 		os.Exit(1)
 	}
-	m := &notify.Monitor{
-		Topic:       cfg.TopicARN,
-		SNS:         sns.NewFromConfig(awsCfg, notify.RetryThrottles),
-		Judge:       detect.New(cfg.Detect()),
-		MinSeverity: cfg.MinSeverity,
-		Log:         log,
-	}
+	m := cfg.Monitor(awsCfg, log)
 	lambda.Start(m.Handle)
 }
 
 // logLevel reads LOG_LEVEL, else the level Lambda's advanced logging
 // controls set (AWS_LAMBDA_LOG_LEVEL); info by default or if unknown.
 func logLevel() slog.Level {
-	for _, name := range []string{"LOG_LEVEL", "AWS_LAMBDA_LOG_LEVEL"} {
+	for _, name := range []string{envvar.LogLevel, envvar.LambdaLogLevel} {
 		var l slog.Level
 		if v := os.Getenv(name); v != "" && l.UnmarshalText([]byte(v)) == nil {
 			return l

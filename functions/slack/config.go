@@ -14,45 +14,46 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/slack-go/slack"
 
+	"github.com/lambdawatch/lambdawatch/pkg/envvar"
 	"github.com/lambdawatch/lambdawatch/pkg/slackalert"
 )
 
 // config is what the function reads from its environment.
 type config struct {
-	SecretARN  string     // SLACK_SECRET_ARN: Secrets Manager secret, JSON
-	WebhookURL string     // SLACK_WEBHOOK_URL: for local runs, instead of the secret
-	APIURL     string     // SLACK_API_URL: Web API base for bot tokens (tests, local fakes)
-	LogLevel   slog.Level // LOG_LEVEL: debug, info (default), warn, error
+	SecretARN  string     // envvar.SlackSecretARN: Secrets Manager secret, JSON
+	WebhookURL string     // envvar.SlackWebhookURL: for local runs, instead of the secret
+	APIURL     string     // envvar.SlackAPIURL: Web API base for bot tokens (tests, local fakes)
+	LogLevel   slog.Level // envvar.LogLevel: debug, info (default), warn, error
 }
 
 func configFromEnv(getenv func(string) string) (config, error) {
 	c := config{
-		SecretARN:  strings.TrimSpace(getenv("SLACK_SECRET_ARN")),
-		WebhookURL: strings.TrimSpace(getenv("SLACK_WEBHOOK_URL")),
-		APIURL:     strings.TrimSpace(getenv("SLACK_API_URL")),
+		SecretARN:  strings.TrimSpace(getenv(envvar.SlackSecretARN)),
+		WebhookURL: strings.TrimSpace(getenv(envvar.SlackWebhookURL)),
+		APIURL:     strings.TrimSpace(getenv(envvar.SlackAPIURL)),
 	}
 	switch {
 	case c.SecretARN == "" && c.WebhookURL == "":
-		return c, errors.New("set SLACK_SECRET_ARN (or SLACK_WEBHOOK_URL for local runs)")
+		return c, fmt.Errorf("set %s (or %s for local runs)", envvar.SlackSecretARN, envvar.SlackWebhookURL)
 	case c.SecretARN != "" && c.WebhookURL != "":
-		return c, errors.New("set SLACK_SECRET_ARN or SLACK_WEBHOOK_URL, not both")
+		return c, fmt.Errorf("set %s or %s, not both", envvar.SlackSecretARN, envvar.SlackWebhookURL)
 	}
 	if c.WebhookURL != "" {
-		if err := checkURL("SLACK_WEBHOOK_URL", c.WebhookURL, true); err != nil {
+		if err := checkURL(envvar.SlackWebhookURL, c.WebhookURL, true); err != nil {
 			return c, err
 		}
 	}
 	if c.APIURL != "" {
-		if err := checkURL("SLACK_API_URL", c.APIURL, true); err != nil {
+		if err := checkURL(envvar.SlackAPIURL, c.APIURL, true); err != nil {
 			return c, err
 		}
 		if !strings.HasSuffix(c.APIURL, "/") {
 			c.APIURL += "/" // slack-go appends method names
 		}
 	}
-	if lv := getenv("LOG_LEVEL"); lv != "" {
+	if lv := getenv(envvar.LogLevel); lv != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(lv)); err != nil {
-			return c, fmt.Errorf("LOG_LEVEL: %w", err)
+			return c, fmt.Errorf("%s: %w", envvar.LogLevel, err)
 		}
 	}
 	return c, nil

@@ -15,7 +15,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
+	"github.com/lambdawatch/lambdawatch/pkg/envvar"
 )
 
 // Context keys, as set in cdk.json or with `cdk synth -c key=value`.
@@ -49,8 +51,9 @@ var ContextKeys = []string{
 const DefaultMonitorPrefix = "lambdawatch"
 
 // MaxMonitorPrefix keeps the longest name built on the prefix
-// (Names.ForwardLambdaRule) within EventBridge's 64 characters.
-const MaxMonitorPrefix = 40
+// (Names.ForwardLambdaRule) within EventBridge's 64 characters; the
+// monitor checks MONITOR_PREFIX against the same awsid.MaxMonitorPrefix.
+const MaxMonitorPrefix = awsid.MaxMonitorPrefix
 
 // Architectures of the Lambda bootstraps, as the Makefile's ARCH names them.
 const (
@@ -105,20 +108,26 @@ func (c Config) Names() Names { return NamesFor(c.MonitorPrefix) }
 // Organization reports whether the organization-wide layout is configured.
 func (c Config) Organization() bool { return c.CentralAccountID != "" }
 
+// Account and organization IDs, regions, role patterns and the prefix are
+// checked by awsid, as the monitor checks them at cold start.
 var (
-	accountRE = regexp.MustCompile(`^\d{12}$`)
-	orgRE     = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
-	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
-	// Letters, digits and hyphens are valid in every name built on it
-	// (Lambda, EventBridge, SNS, SQS).
-	prefixRE = regexp.MustCompile(fmt.Sprintf(`^[A-Za-z0-9-]{1,%d}$`, MaxMonitorPrefix))
-	// IAM role-name characters, and * for a glob.
-	deployRoleRE = regexp.MustCompile(`^[A-Za-z0-9+=,.@_*-]{1,64}$`)
-	emailRE      = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
-	// A complete secret ARN ends with the 6 random characters Secrets
-	// Manager appends to the name; IAM then needs no wildcard.
-	secretArnRE = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$`)
+	emailRE = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
+	// A complete secret's name ends with the 6 random characters Secrets
+	// Manager appends to it; IAM then needs no wildcard.
+	secretNameRE = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$`)
 )
+
+// completeSecretArn reports whether s is the complete ARN of a Secrets
+// Manager secret: arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX,
+// its region of its partition.
+func completeSecretArn(s string) bool {
+	a, err := awsid.ParseARN(s)
+	if err != nil || a.Validate() != nil || a.Service != "secretsmanager" || !awsid.IsRegion(a.Region) || !awsid.IsAccountID(a.Account) {
+		return false
+	}
+	name, ok := strings.CutPrefix(a.Resource, "secret:")
+	return ok && secretNameRE.MatchString(name)
+}
 
 // ParseConfig reads the configuration through get, which returns a context
 // value or nil (awscdk's Node.TryGetContext). Values from `-c` arrive as
@@ -220,11 +229,11 @@ func ParseConfig(get func(key string) any) (Config, error) {
 	c.SlackMinSeverity = severity(CtxSlackMinSeverity, c.MinSeverity)
 
 	for _, a := range c.TrustedAccounts {
-		if !accountRE.MatchString(a) {
+		if !awsid.IsAccountID(a) {
 			bad(CtxTrustedAccounts, "%q is not a 12-digit account ID", a)
 		}
 	}
-	if c.OrgID != "" && !orgRE.MatchString(c.OrgID) {
+	if c.OrgID != "" && !awsid.IsOrgID(c.OrgID) {
 		bad(CtxOrgID, "%q is not an organization ID (o-...)", c.OrgID)
 	}
 	for _, e := range c.AlertEmails {
@@ -232,17 +241,22 @@ func ParseConfig(get func(key string) any) (Config, error) {
 			bad(CtxAlertEmails, "%q is not an email address", e)
 		}
 	}
-	if c.SlackSecretArn != "" && !secretArnRE.MatchString(c.SlackSecretArn) {
+	if c.SlackSecretArn != "" && !completeSecretArn(c.SlackSecretArn) {
 		bad(CtxSlackSecretArn, "%q is not a complete Secrets Manager secret ARN (with its 6-character suffix, as `aws secretsmanager describe-secret --query ARN` prints it)", c.SlackSecretArn)
 	}
 	for _, r := range c.DeployRoles {
-		if !deployRoleRE.MatchString(r) {
-			bad(CtxDeployRoles, "%q: want a role name of 1 to 64 letters, digits, +=,.@_- or * (a glob on the role name, not an ARN or a path)", r)
+		switch {
+		case !awsid.IsRolePattern(r):
+			bad(CtxDeployRoles, "%q: want a role name of 1 to %d letters, digits, +=,.@_- or the globs * and ? (a pattern on the role name, not an ARN or a path)", r, awsid.MaxRolePattern)
+		case strings.Contains(r, ","):
+			// IAM allows commas in role names, but the list reaches the
+			// monitor comma-separated and would split there.
+			bad(CtxDeployRoles, "%q: a comma cannot reach the monitor, whose %s is comma-separated; write ? for it", r, envvar.MonitorDeployRoles)
 		}
 	}
 	if c.MonitorPrefix == "" {
 		c.MonitorPrefix = DefaultMonitorPrefix
-	} else if !prefixRE.MatchString(c.MonitorPrefix) {
+	} else if !awsid.IsMonitorPrefix(c.MonitorPrefix) {
 		bad(CtxMonitorPrefix, "%q: want 1 to %d letters, digits or hyphens (it starts the names of functions, rules, topics and queues)",
 			c.MonitorPrefix, MaxMonitorPrefix)
 	}
@@ -259,15 +273,20 @@ func ParseConfig(get func(key string) any) (Config, error) {
 		if c.OrgID == "" {
 			bad(CtxOrgID, "required with %s, %s and %s", CtxCentralAccountID, CtxCentralRegion, CtxRegions)
 		}
-		if !accountRE.MatchString(c.CentralAccountID) {
+		if !awsid.IsAccountID(c.CentralAccountID) {
 			bad(CtxCentralAccountID, "want the 12-digit ID of the account that runs the monitor, got %q", c.CentralAccountID)
 		}
-		if !regionRE.MatchString(c.CentralRegion) {
+		if !awsid.IsRegion(c.CentralRegion) {
 			bad(CtxCentralRegion, "want the region that runs the monitor (e.g. eu-west-1), got %q", c.CentralRegion)
 		}
+		central, _ := awsid.Partition(c.CentralRegion)
 		for _, r := range c.Regions {
-			if !regionRE.MatchString(r) {
+			switch p, ok := awsid.Partition(r); {
+			case !ok:
 				bad(CtxRegions, "%q is not a region name", r)
+			case central != "" && p != central:
+				// Accounts and event buses do not reach across partitions.
+				bad(CtxRegions, "%s is in partition %s, the central region %s in %s: events cannot be forwarded across partitions", r, p, c.CentralRegion, central)
 			}
 		}
 		// Member accounts' events in the central region must be forwarded too.

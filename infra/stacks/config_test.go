@@ -161,6 +161,71 @@ func TestParseConfig(t *testing.T) {
 			},
 		},
 		{
+			name:    "deploy roles: ? stands for one character",
+			context: map[string]any{"deployRoles": "deployer-?,cdk-*-cfn-exec-role-*"},
+			check: func(t *testing.T, c stacks.Config) {
+				if !slices.Equal(c.DeployRoles, []string{"deployer-?", "cdk-*-cfn-exec-role-*"}) {
+					t.Errorf("deploy roles %q", c.DeployRoles)
+				}
+			},
+		},
+		{
+			name:    "deploy roles: a comma in a JSON list's role would split in the monitor",
+			context: map[string]any{"deployRoles": []any{"deploy,er"}},
+			wantErr: []string{`context deployRoles: "deploy,er": a comma cannot reach the monitor, whose MONITOR_DEPLOY_ROLES is comma-separated; write ? for it`},
+		},
+		{
+			name: "organization in the European Sovereign Cloud",
+			context: map[string]any{"orgId": "o-abc123def4", "centralAccountId": "111111111111", "centralRegion": "eusc-de-east-1",
+				"slackSecretArn": "arn:aws-eusc:secretsmanager:eusc-de-east-1:111111111111:secret:lambdawatch/slack-AbC123"},
+			check: func(t *testing.T, c stacks.Config) {
+				if !slices.Equal(c.Regions, []string{"eusc-de-east-1"}) {
+					t.Errorf("regions %q", c.Regions)
+				}
+			},
+		},
+		{
+			name:    "organization in an isolated partition",
+			context: map[string]any{"orgId": "o-abc123def4", "centralAccountId": "111111111111", "centralRegion": "us-isob-east-1", "regions": "us-isob-west-1"},
+			check: func(t *testing.T, c stacks.Config) {
+				if !slices.Equal(c.Regions, []string{"us-isob-east-1", "us-isob-west-1"}) {
+					t.Errorf("regions %q", c.Regions)
+				}
+			},
+		},
+		{
+			name:    "regions of another partition than the central region's",
+			context: map[string]any{"orgId": "o-abc123def4", "centralAccountId": "111111111111", "centralRegion": "eu-west-1", "regions": "us-east-1,cn-north-1,us-gov-west-1"},
+			wantErr: []string{"context regions: cn-north-1 is in partition aws-cn, the central region eu-west-1 in aws: events cannot be forwarded across partitions",
+				"context regions: us-gov-west-1 is in partition aws-us-gov, the central region eu-west-1 in aws"},
+		},
+		{
+			name:    "region look-alikes",
+			context: map[string]any{"orgId": "o-abc123def4", "centralAccountId": "111111111111", "centralRegion": "US-EAST-1", "regions": "us-east,us-east-1a,xx-east-1"},
+			wantErr: []string{`centralRegion: want the region that runs the monitor (e.g. eu-west-1), got "US-EAST-1"`,
+				`regions: "us-east" is not a region name`, `regions: "us-east-1a" is not a region name`, `regions: "xx-east-1" is not a region name`},
+		},
+		{
+			name:    "a secret ARN whose region is of another partition",
+			context: map[string]any{"slackSecretArn": "arn:aws:secretsmanager:cn-north-1:111111111111:secret:lambdawatch/slack-AbC123"},
+			wantErr: []string{`slackSecretArn: "arn:aws:secretsmanager:cn-north-1:`},
+		},
+		{
+			name:    "a secret ARN with a wildcard",
+			context: map[string]any{"slackSecretArn": "arn:aws:secretsmanager:eu-west-1:111111111111:secret:lambdawatch/slack-*"},
+			wantErr: []string{`slackSecretArn: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:lambdawatch/slack-*"`},
+		},
+		{
+			name:    "a secret ARN of another service",
+			context: map[string]any{"slackSecretArn": "arn:aws:ssm:eu-west-1:111111111111:secret:lambdawatch/slack-AbC123"},
+			wantErr: []string{`slackSecretArn: "arn:aws:ssm:`},
+		},
+		{
+			name:    "a secret ARN without its account",
+			context: map[string]any{"slackSecretArn": "arn:aws:secretsmanager:eu-west-1::secret:lambdawatch/slack-AbC123"},
+			wantErr: []string{`slackSecretArn: "arn:aws:secretsmanager:eu-west-1::`},
+		},
+		{
 			name:    "deploy roles: an ARN, a path, a space, too long",
 			context: map[string]any{"deployRoles": "arn:aws:iam::111111111111:role/x,team/deployer,my role," + strings.Repeat("r", 65)},
 			wantErr: []string{`deployRoles: "arn:aws:iam::111111111111:role/x"`, `deployRoles: "team/deployer"`, `deployRoles: "my role"`,

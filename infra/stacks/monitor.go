@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/lambdawatch/lambdawatch/pkg/envvar"
 )
 
 // Sizing. The functions are small Go binaries: 128 MB is plenty.
@@ -195,15 +197,15 @@ func NewMonitorStack(scope constructs.Construct, id string, props *MonitorStackP
 		timeout:     monitorTimeoutSeconds,
 		reserved:    monitorReservedConcurrency,
 		env: map[string]string{
-			"SNS_TOPIC_ARN":    *s.AlertTopic.TopicArn(),
-			"TRUSTED_ACCOUNTS": strings.Join(cfg.TrustedAccounts, ","),
-			"ORG_ID":           cfg.OrgID,
-			"MIN_SEVERITY":     cfg.MinSeverity.String(),
+			envvar.SNSTopicARN:     *s.AlertTopic.TopicArn(),
+			envvar.TrustedAccounts: strings.Join(cfg.TrustedAccounts, ","),
+			envvar.OrgID:           cfg.OrgID,
+			envvar.MinSeverity:     cfg.MinSeverity.String(),
 			// The tamper rules know lambdawatch's own resources by it.
-			"MONITOR_PREFIX": names.Prefix,
+			envvar.MonitorPrefix: names.Prefix,
 			// Whose CloudFormation calls are the deployment, not tampering;
 			// empty: the engine's default.
-			"MONITOR_DEPLOY_ROLES": strings.Join(cfg.DeployRoles, ","),
+			envvar.MonitorDeployRoles: strings.Join(cfg.DeployRoles, ","),
 		},
 		async: &asyncProps{onFailure: s.MonitorDLQ},
 	})
@@ -296,7 +298,7 @@ func NewMonitorStack(scope constructs.Construct, id string, props *MonitorStackP
 		description: "lambdawatch Slack: posts findings from the Slack queue to Slack",
 		timeout:     slackTimeoutSeconds,
 		reserved:    slackMaxConcurrency,
-		env:         map[string]string{"SLACK_SECRET_ARN": *s.SlackSecret.SecretArn()},
+		env:         map[string]string{envvar.SlackSecretARN: *s.SlackSecret.SecretArn()},
 	})
 	s.Slack.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("ReadSlackSecret"),

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
 )
 
@@ -33,12 +34,12 @@ func (f Filter) Validate() error {
 		errs = append(errs, fmt.Errorf("until %s is before since %s", f.Until.UTC().Format(time.RFC3339), f.Since.UTC().Format(time.RFC3339)))
 	}
 	for _, a := range f.Accounts {
-		if !isAccount(a) {
+		if !awsid.IsAccountID(a) {
 			errs = append(errs, fmt.Errorf("account %q: want 12 digits", a))
 		}
 	}
 	for _, r := range f.Regions {
-		if !isRegion(r) {
+		if !awsid.IsRegion(r) {
 			errs = append(errs, fmt.Errorf("region %q: want a region name such as eu-west-1", r))
 		}
 	}

@@ -10,6 +10,8 @@ package archive
 import (
 	"strings"
 	"time"
+
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 )
 
 // Key is what a CloudTrail log file's key says about it.
@@ -90,7 +92,7 @@ func parse(key string, file bool) parsed {
 	}
 	at := -1
 	for i, s := range segs {
-		if s == logsFolder && i+1 < len(segs) && (isOrg(segs[i+1]) || isAccount(segs[i+1])) {
+		if s == logsFolder && i+1 < len(segs) && (awsid.IsOrgID(segs[i+1]) || awsid.IsAccountID(segs[i+1])) {
 			at = i
 			break
 		}
@@ -112,7 +114,7 @@ func parse(key string, file bool) parsed {
 		rest = rest[1:]
 		return s, true
 	}
-	if isOrg(rest[0]) {
+	if awsid.IsOrgID(rest[0]) {
 		p.org = rest[0]
 		rest = rest[1:]
 	}
@@ -120,7 +122,7 @@ func parse(key string, file bool) parsed {
 	if !ok {
 		return p
 	}
-	if !isAccount(s) {
+	if !awsid.IsAccountID(s) {
 		p.broken = true
 		return p
 	}
@@ -136,7 +138,7 @@ func parse(key string, file bool) parsed {
 	if s, ok = next(); !ok {
 		return p
 	}
-	if !isRegion(s) {
+	if !awsid.IsRegion(s) {
 		p.broken = true
 		return p
 	}
@@ -208,51 +210,6 @@ func logName(name, account, region string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return t, true
-}
-
-func isAccount(s string) bool {
-	return len(s) == 12 && digits(s)
-}
-
-// isOrg matches an AWS Organizations ID: o- and 10 to 32 lower-case letters
-// or digits.
-func isOrg(s string) bool {
-	id, ok := strings.CutPrefix(s, "o-")
-	if !ok || len(id) < 10 || len(id) > 32 {
-		return false
-	}
-	for _, c := range []byte(id) {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
-			return false
-		}
-	}
-	return true
-}
-
-// isRegion matches region names: us-east-1, us-gov-west-1, eusc-de-east-1.
-func isRegion(s string) bool {
-	parts := strings.Split(s, "-")
-	if len(parts) < 3 {
-		return false
-	}
-	last := parts[len(parts)-1]
-	if len(last) == 0 || len(last) > 2 || !digits(last) {
-		return false
-	}
-	if len(parts[0]) < 2 || len(parts[0]) > 4 {
-		return false
-	}
-	for _, p := range parts[:len(parts)-1] {
-		if p == "" {
-			return false
-		}
-		for _, c := range []byte(p) {
-			if c < 'a' || c > 'z' {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // number reads a folder of exactly n digits in [lo, hi].

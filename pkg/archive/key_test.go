@@ -79,13 +79,23 @@ func TestParseKey(t *testing.T) {
 	}
 }
 
-func TestIsRegion(t *testing.T) {
+// TestRegionFolders: a key's region folder and a --region bound accept the
+// region names of every partition (awsid's), and nothing else.
+func TestRegionFolders(t *testing.T) {
 	for s, want := range map[string]bool{
-		"us-east-1": true, "ap-southeast-5": true, "us-gov-west-1": true, "cn-northwest-1": true, "eusc-de-east-1": true, "il-central-1": true,
-		"us-east": false, "us-east-123": false, "US-east-1": false, "u-east-1": false, "us--east-1": false, "global": false, "": false, "us-east-1a": false,
+		"us-east-1": true, "ap-southeast-5": true, "us-gov-west-1": true, "cn-northwest-1": true, "eusc-de-east-1": true,
+		"il-central-1": true, "mx-central-1": true, "us-iso-east-1": true, "us-isob-east-1": true, "eu-isoe-west-1": true,
+		"us-isof-south-1": true,
+		"us-east":         false, "us-east-123": false, "US-east-1": false, "u-east-1": false, "us--east-1": false, "global": false,
+		"": false, "us-east-1a": false, "xx-east-1": false,
 	} {
-		if got := isRegion(s); got != want {
-			t.Errorf("isRegion(%q) = %v, want %v", s, got, want)
+		key := "AWSLogs/111122223333/CloudTrail/" + s + "/2026/11/20/111122223333_CloudTrail_" + s + "_20261120T1005Z_AbCdEf.json.gz"
+		got, ok := ParseKey(key)
+		if ok != want || (ok && (got.Region != s || !got.Log)) {
+			t.Errorf("ParseKey(%q) = %+v, %v; want region %q: %v", key, got, ok, s, want)
+		}
+		if err := (Filter{Regions: []string{s}}).Validate(); (err == nil) != want {
+			t.Errorf("Filter{Regions: %q}.Validate() = %v, want valid %v", s, err, want)
 		}
 	}
 }

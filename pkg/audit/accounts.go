@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/wafv2"
 
-	"github.com/lambdawatch/lambdawatch/pkg/policy"
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 )
 
 // STSAPI tells whose the credentials are.
@@ -47,7 +47,7 @@ func Caller(ctx context.Context, c STSAPI) (account, partition string, err error
 		return "", "", callFailed("sts GetCallerIdentity", err)
 	}
 	account = aws.ToString(out.Account)
-	a, perr := policy.ParseARN(aws.ToString(out.Arn))
+	a, perr := awsid.ParseARN(aws.ToString(out.Arn))
 	if perr != nil || a.Partition == "" {
 		return account, "aws", nil
 	}

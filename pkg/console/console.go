@@ -9,16 +9,16 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 )
 
 // Console links are built only from values shaped like AWS's own, so that
 // no text from a record (a failed call can carry any function name) lands
 // in a link, whether in a mail or inside a Slack <url|label>. Every part
-// is escaped besides, in case a pattern is ever loosened.
+// is escaped besides, in case a pattern is ever loosened. Regions and
+// account IDs are awsid's.
 var (
-	// regionPattern: eu-west-1, us-gov-west-1, ap-southeast-5.
-	regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
 	// namePattern: a function or layer name, as Lambda allows them.
 	namePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,140}$`)
 	// aliasPattern: an alias name (a version is all digits).
@@ -29,28 +29,25 @@ var (
 	rulePattern  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 	topicPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
 	queuePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}(\.fifo)?$`)
-	// accountPattern: a 12-digit account ID.
-	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
 	// eventIDPattern: CloudTrail event IDs are UUIDs.
 	eventIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 )
 
-// ValidRegion reports whether s looks like an AWS region name.
-func ValidRegion(s string) bool { return regionPattern.MatchString(s) }
-
 // consoleBase is the console's origin for a region, by partition; "" for
-// the isolated partitions, whose consoles no reader of an alert can reach
-// from the internet.
+// a string that is no region, for the isolated partitions, whose consoles
+// no reader of an alert can reach from the internet, and for the European
+// Sovereign Cloud, whose console addresses by region are not known here.
 func consoleBase(region string) string {
-	switch {
-	case strings.HasPrefix(region, "us-iso"), strings.HasPrefix(region, "eu-isoe-"):
-		return ""
-	case strings.HasPrefix(region, "cn-"):
+	p, _ := awsid.Partition(region)
+	switch p {
+	case awsid.PartitionAWS:
+		return "https://" + region + ".console.aws.amazon.com"
+	case awsid.PartitionChina:
 		return "https://" + region + ".console.amazonaws.cn"
-	case strings.HasPrefix(region, "us-gov-"):
+	case awsid.PartitionGovCloud:
 		return "https://console.amazonaws-us-gov.com"
 	}
-	return "https://" + region + ".console.aws.amazon.com"
+	return ""
 }
 
 // Links are a finding's console pages.
@@ -61,12 +58,10 @@ type Links struct {
 }
 
 // For builds f's console links. A link whose parts do not look
-// like AWS names (see the patterns above) is left empty, and so are both
-// when f's region is not a region name.
+// like AWS names (see the patterns above) is left empty, and so are all
+// when f's region is not a region name (awsid.IsRegion) or its console
+// cannot be linked (consoleBase).
 func For(f detect.Finding) Links {
-	if !ValidRegion(f.Region) {
-		return Links{}
-	}
 	base := consoleBase(f.Region)
 	if base == "" {
 		return Links{}
@@ -113,16 +108,17 @@ func For(f detect.Finding) Links {
 // URLs are rebuilt from checked parts, never passed on as given.
 func resourcePage(f detect.Finding, base string) string {
 	region := url.QueryEscape(f.Region)
+	partition, _ := awsid.Partition(f.Region)
 	switch {
 	case f.Trail != "":
 		name, account := f.Trail, f.Account
-		if a, ok := splitARN(f.Trail); ok {
-			name, account = strings.TrimPrefix(a.resource, "trail/"), a.account
+		if a, err := awsid.ParseARN(f.Trail); err == nil {
+			name, account = strings.TrimPrefix(a.Resource, "trail/"), a.Account
 		}
-		if !trailPattern.MatchString(name) || !accountPattern.MatchString(account) {
+		if !trailPattern.MatchString(name) || !awsid.IsAccountID(account) {
 			return ""
 		}
-		arn := "arn:" + partition(f.Region) + ":cloudtrail:" + f.Region + ":" + account + ":trail/" + name
+		arn := awsid.ARN{Partition: partition, Service: "cloudtrail", Region: f.Region, Account: account, Resource: "trail/" + name}.String()
 		return base + "/cloudtrailv2/home?region=" + region + "#/trails/" + arn
 	case f.EventRule != "":
 		bus, name, ok := strings.Cut(f.EventRule, "/")
@@ -134,50 +130,30 @@ func resourcePage(f detect.Finding, base string) string {
 		}
 		return base + "/events/home?region=" + region + "#/eventbus/" + url.PathEscape(bus) + "/rules/" + url.PathEscape(name)
 	case f.Topic != "":
-		a, ok := splitARN(f.Topic)
-		if !ok || a.service != "sns" || a.region != f.Region || !accountPattern.MatchString(a.account) || !topicPattern.MatchString(a.resource) {
+		a, err := awsid.ParseARN(f.Topic)
+		if err != nil || a.Service != "sns" || a.Region != f.Region || !awsid.IsAccountID(a.Account) || !topicPattern.MatchString(a.Resource) {
 			return ""
 		}
-		arn := "arn:" + partition(f.Region) + ":sns:" + f.Region + ":" + a.account + ":" + a.resource
+		arn := awsid.ARN{Partition: partition, Service: "sns", Region: f.Region, Account: a.Account, Resource: a.Resource}.String()
 		return base + "/sns/v3/home?region=" + region + "#/topic/" + arn
 	case f.Queue != "":
 		// https://sqs.region.amazonaws.com/account/name, or an ARN.
 		var account, name string
-		if a, ok := splitARN(f.Queue); ok {
-			account, name = a.account, a.resource
+		if a, err := awsid.ParseARN(f.Queue); err == nil {
+			account, name = a.Account, a.Resource
 		} else if parts := strings.Split(f.Queue, "/"); len(parts) >= 2 {
 			account, name = parts[len(parts)-2], parts[len(parts)-1]
 		}
-		if !accountPattern.MatchString(account) || !queuePattern.MatchString(name) {
+		if !awsid.IsAccountID(account) || !queuePattern.MatchString(name) {
 			return ""
 		}
 		host := "sqs." + f.Region + ".amazonaws.com"
-		if strings.HasPrefix(f.Region, "cn-") {
+		if partition == awsid.PartitionChina {
 			host += ".cn"
 		}
 		return base + "/sqs/v3/home?region=" + region + "#/queues/" + url.QueryEscape("https://"+host+"/"+account+"/"+name)
 	}
 	return ""
-}
-
-type arnParts struct{ service, region, account, resource string }
-
-func splitARN(s string) (arnParts, bool) {
-	p := strings.SplitN(s, ":", 6)
-	if len(p) != 6 || p[0] != "arn" {
-		return arnParts{}, false
-	}
-	return arnParts{service: p[2], region: p[3], account: p[4], resource: p[5]}, true
-}
-
-func partition(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	}
-	return "aws"
 }
 
 // SplitFunction reads a function name in any of the forms Lambda accepts

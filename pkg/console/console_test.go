@@ -1,6 +1,9 @@
 package console
 
 import (
+	"bufio"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
@@ -36,6 +39,25 @@ func TestFor(t *testing.T) {
 			Event: "https://console.amazonaws-us-gov.com/cloudtrailv2/home?region=us-gov-west-1#/events/" + id,
 		}},
 		{"isolated partition", detect.Finding{Region: "us-iso-east-1", Function: "f", EventID: id}, Links{}},
+		{"isolated partition b", detect.Finding{Region: "us-isob-east-1", Function: "f", EventID: id}, Links{}},
+		{"isolated partition e", detect.Finding{Region: "eu-isoe-west-1", Function: "f", EventID: id}, Links{}},
+		{"isolated partition f", detect.Finding{Region: "us-isof-south-1", Function: "f", EventID: id}, Links{}},
+		{"european sovereign cloud", detect.Finding{Region: "eusc-de-east-1", Function: "f", EventID: id}, Links{}},
+		{"newer region", detect.Finding{Region: "mx-central-1", EventID: id}, Links{
+			Event: "https://mx-central-1.console.aws.amazon.com/cloudtrailv2/home?region=mx-central-1#/events/" + id,
+		}},
+		{"govcloud topic", detect.Finding{Region: "us-gov-east-1", Topic: "arn:aws-us-gov:sns:us-gov-east-1:111122223333:alerts"}, Links{
+			Resource: "https://console.amazonaws-us-gov.com/sns/v3/home?region=us-gov-east-1#/topic/arn:aws-us-gov:sns:us-gov-east-1:111122223333:alerts",
+		}},
+		{"china queue", detect.Finding{Region: "cn-northwest-1", Queue: "arn:aws-cn:sqs:cn-northwest-1:111122223333:q"}, Links{
+			Resource: "https://cn-northwest-1.console.amazonaws.cn/sqs/v3/home?region=cn-northwest-1#/queues/https%3A%2F%2Fsqs.cn-northwest-1.amazonaws.com.cn%2F111122223333%2Fq",
+		}},
+		{"china trail", detect.Finding{Region: "cn-north-1", Account: "111122223333", Trail: "t-1"}, Links{
+			Resource: "https://cn-north-1.console.amazonaws.cn/cloudtrailv2/home?region=cn-north-1#/trails/arn:aws-cn:cloudtrail:cn-north-1:111122223333:trail/t-1",
+		}},
+		{"unknown geography", detect.Finding{Region: "xx-east-1", Function: "f", EventID: id}, Links{}},
+		{"availability zone", detect.Finding{Region: "us-east-1a", Function: "f", EventID: id}, Links{}},
+		{"upper case region", detect.Finding{Region: "US-EAST-1", Function: "f", EventID: id}, Links{}},
 		{"hostile names get no link", detect.Finding{Region: "eu-west-1", Function: "a/../b?c#d@e", EventID: "x/#?@y"}, Links{}},
 		{"mrkdwn in a name", detect.Finding{Region: "eu-west-1", Function: "f>|<!channel>", Layer: "l"}, Links{}},
 		{"name with a space in an arn", detect.Finding{Region: "us-east-1", Function: "arn:aws:lambda:us-east-1:1:function:a b"}, Links{}},
@@ -84,5 +106,42 @@ func TestFor(t *testing.T) {
 				t.Errorf("For =\n  %+v\nwant\n  %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestForEveryRegion: every region of the SDK's partition table that
+// awsid knows (the table awsid's own tests read) gets links when its
+// partition's console is public, and none otherwise.
+func TestForEveryRegion(t *testing.T) {
+	f, err := os.Open("../awsid/testdata/regions.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const id = "6f1c3f0e-8d3b-4c1e-9a57-1f2f5e0b9c11"
+	linked := map[string]string{
+		"aws":        "https://%s.console.aws.amazon.com/cloudtrailv2/",
+		"aws-cn":     "https://%s.console.amazonaws.cn/cloudtrailv2/",
+		"aws-us-gov": "https://console.amazonaws-us-gov.com/cloudtrailv2/",
+	}
+	n := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		region, partition, ok := strings.Cut(sc.Text(), "\t")
+		if !ok || strings.HasPrefix(region, "#") {
+			continue
+		}
+		n++
+		l := For(detect.Finding{Region: region, EventID: id})
+		want, public := linked[partition]
+		switch {
+		case public && !strings.HasPrefix(l.Event, strings.ReplaceAll(want, "%s", region)):
+			t.Errorf("%s (%s): event link %q, want one under %s", region, partition, l.Event, strings.ReplaceAll(want, "%s", region))
+		case !public && l != (Links{}):
+			t.Errorf("%s (%s): links %+v, want none", region, partition, l)
+		}
+	}
+	if err := sc.Err(); err != nil || n == 0 {
+		t.Fatalf("read %d regions: %v", n, err)
 	}
 }

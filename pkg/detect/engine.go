@@ -5,13 +5,12 @@ package detect
 import (
 	"errors"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
-	"github.com/lambdawatch/lambdawatch/pkg/policy"
 )
 
 // Config is what the rules need to know about the deployment.
@@ -45,65 +44,22 @@ const DefaultMonitorPrefix = "lambdawatch"
 func (c Config) Validate() error {
 	var errs []error
 	for _, a := range c.TrustedAccounts {
-		if !policy.IsAccountID(a) {
+		if !awsid.IsAccountID(a) {
 			errs = append(errs, fmt.Errorf("trusted account %q is not a 12-digit account ID", a))
 		}
 	}
-	if c.OrgID != "" && !validOrgID(c.OrgID) {
+	if c.OrgID != "" && !awsid.IsOrgID(c.OrgID) {
 		errs = append(errs, fmt.Errorf("organization ID %q does not look like o-xxxxxxxxxx", c.OrgID))
 	}
-	if c.MonitorPrefix != "" && !ValidMonitorPrefix(c.MonitorPrefix) {
+	if c.MonitorPrefix != "" && !awsid.IsMonitorPrefix(c.MonitorPrefix) {
 		errs = append(errs, fmt.Errorf("monitor prefix %q: want 1 to 40 letters, digits or hyphens", c.MonitorPrefix))
 	}
 	for _, r := range c.DeployRoles {
-		if !validRolePattern(r) {
+		if !awsid.IsRolePattern(r) {
 			errs = append(errs, fmt.Errorf("deploy role %q: want a role name, with * or ? standing for any characters", r))
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// ValidMonitorPrefix reports whether s can start the names of the
-// stack's resources: every kind of them (rules, functions, topics,
-// queues) accepts these characters, and 40 leaves room for the rest of
-// each name.
-func ValidMonitorPrefix(s string) bool {
-	if len(s) == 0 || len(s) > 40 {
-		return false
-	}
-	for _, c := range s {
-		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' {
-			return false
-		}
-	}
-	return true
-}
-
-// validRolePattern reports whether s is a role name (IAM allows letters,
-// digits and +=,.@_-) with wildcards.
-func validRolePattern(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, c := range s {
-		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && !strings.ContainsRune("+=,.@_-*?", c) {
-			return false
-		}
-	}
-	_, err := path.Match(s, "")
-	return err == nil
-}
-
-func validOrgID(s string) bool {
-	if !strings.HasPrefix(s, "o-") || len(s) < 12 || len(s) > 34 {
-		return false
-	}
-	for _, c := range s[2:] {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // EOLWindow is how far ahead a coming runtime deprecation is reported, at
@@ -227,7 +183,7 @@ func shortActor(arn string) string {
 	if arn == "" {
 		return "someone"
 	}
-	if a, err := policy.ParseARN(arn); err == nil && a.Resource != "" {
+	if a, err := awsid.ParseARN(arn); err == nil && a.Resource != "" {
 		return a.Resource
 	}
 	return arn

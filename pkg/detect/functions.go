@@ -6,9 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
 	"github.com/lambdawatch/lambdawatch/pkg/lambdaruntime"
-	"github.com/lambdawatch/lambdawatch/pkg/policy"
 )
 
 // The calls that set a function's URL, runtime and layers.
@@ -144,7 +144,7 @@ func (e *Engine) judgeLayers(res Resource, layers []string) ([]verdict, error) {
 		errs []error
 	)
 	for i, l := range layers {
-		a, err := policy.ParseARN(l)
+		a, err := awsid.ParseARN(l)
 		if err != nil || a.Service != "lambda" || !strings.HasPrefix(a.Resource, "layer:") {
 			errs = append(errs, fmt.Errorf("layers[%d]: not a layer version ARN: %q", i, l))
 			continue

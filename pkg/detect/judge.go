@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
 	"github.com/lambdawatch/lambdawatch/pkg/policy"
 )
@@ -182,15 +183,15 @@ func functionResource(name, qualifier, account, region string) Resource {
 	default:
 		r.Type = TypeAlias
 	}
-	if a, err := policy.ParseARN(name); err == nil {
+	if a, err := awsid.ParseARN(name); err == nil {
 		account = orDefault(a.Account, account)
 		region = orDefault(a.Region, region)
 		r.Account, r.Region = account, region
-	} else if acct, _, ok := strings.Cut(name, ":"); ok && policy.IsAccountID(acct) {
+	} else if acct, _, ok := strings.Cut(name, ":"); ok && awsid.IsAccountID(acct) {
 		account = acct
 		r.Account = account
 	}
-	if base == "" || !policy.IsAccountID(account) || region == "" {
+	if base == "" || !awsid.IsAccountID(account) || region == "" {
 		r.ARN = shown
 		return r
 	}
@@ -217,7 +218,7 @@ func splitFunction(s string) (name, qualifier string) {
 func layerResource(name, version, account, region string) Resource {
 	name = strings.TrimSpace(name)
 	r := Resource{Type: TypeLayerVersion, Account: account, Region: region, Name: layerVersion(name, version)}
-	if a, err := policy.ParseARN(name); err == nil {
+	if a, err := awsid.ParseARN(name); err == nil {
 		r.Account, r.Region = orDefault(a.Account, account), orDefault(a.Region, region)
 		if strings.Count(a.Resource, ":") >= 2 {
 			r.ARN = name // already a layer version ARN
@@ -228,7 +229,7 @@ func layerResource(name, version, account, region string) Resource {
 	if version == "" {
 		r.Type = TypeLayer
 	}
-	if name == "" || !policy.IsAccountID(r.Account) || r.Region == "" {
+	if name == "" || !awsid.IsAccountID(r.Account) || r.Region == "" {
 		r.ARN = r.Name
 		return r
 	}
@@ -236,25 +237,12 @@ func layerResource(name, version, account, region string) Resource {
 	return r
 }
 
-// partition is the ARN partition of a region.
+// partition is the ARN partition of a region; aws for one unknown.
 func partition(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	case strings.HasPrefix(region, "eusc-"):
-		return "aws-eusc"
-	case strings.HasPrefix(region, "us-isob-"):
-		return "aws-iso-b"
-	case strings.HasPrefix(region, "us-iso-"):
-		return "aws-iso"
-	case strings.HasPrefix(region, "eu-isoe-"):
-		return "aws-iso-e"
-	case strings.HasPrefix(region, "us-isof-"):
-		return "aws-iso-f"
+	if p, ok := awsid.Partition(region); ok {
+		return p
 	}
-	return "aws"
+	return awsid.PartitionAWS
 }
 
 func allDigits(s string) bool {

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
 	"github.com/lambdawatch/lambdawatch/pkg/policy"
 )
@@ -195,11 +196,11 @@ func ownerOf(rec cloudtrail.Record, names ...string) string {
 		return rec.RecipientAccountID
 	}
 	for _, n := range names {
-		if a, err := policy.ParseARN(n); err == nil && policy.IsAccountID(a.Account) {
+		if a, err := awsid.ParseARN(n); err == nil && awsid.IsAccountID(a.Account) {
 			return a.Account
 		}
 		// Lambda also takes partial ARNs: 111122223333:function:name.
-		if acct, rest, ok := strings.Cut(n, ":"); ok && policy.IsAccountID(acct) && strings.HasPrefix(rest, "function:") {
+		if acct, rest, ok := strings.Cut(n, ":"); ok && awsid.IsAccountID(acct) && strings.HasPrefix(rest, "function:") {
 			return acct
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/policy"
 )
 
@@ -124,7 +125,7 @@ func literals(c policy.Condition) admitted {
 func accountsAdmitted(c policy.Condition) admitted {
 	a := literals(c)
 	if !a.open {
-		a.values = slices.DeleteFunc(slices.Clone(a.values), func(v string) bool { return !policy.IsAccountID(v) })
+		a.values = slices.DeleteFunc(slices.Clone(a.values), func(v string) bool { return !awsid.IsAccountID(v) })
 	}
 	return a
 }
@@ -174,18 +175,18 @@ func arnsAdmitted(c policy.Condition) (admitted, []string) {
 			if policy.HasWildcard(v) {
 				continue // matches only itself: no resource is named so
 			}
-			if arn, err := policy.ParseARN(v); err == nil && policy.IsAccountID(arn.Account) {
+			if arn, err := awsid.ParseARN(v); err == nil && awsid.IsAccountID(arn.Account) {
 				account, ok = arn.Account, true
 			}
 		case policy.Glob:
 			// * spans colons: the account is pinned only if nothing up to
 			// and including it is a wildcard.
 			fields := strings.SplitN(v, ":", 6)
-			if len(fields) == 6 && !slices.ContainsFunc(fields[:5], policy.HasWildcard) && policy.IsAccountID(fields[4]) {
+			if len(fields) == 6 && !slices.ContainsFunc(fields[:5], policy.HasWildcard) && awsid.IsAccountID(fields[4]) {
 				account, ok = fields[4], true
 			}
 		case policy.ARNGlob:
-			if arn, err := policy.ParseARN(v); err == nil && policy.IsAccountID(arn.Account) {
+			if arn, err := awsid.ParseARN(v); err == nil && awsid.IsAccountID(arn.Account) {
 				account, ok = arn.Account, true
 			}
 		}

@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
-	"github.com/lambdawatch/lambdawatch/pkg/policy"
 )
 
 // The request and response fields the monitor-tampering rule reads.
@@ -75,7 +75,7 @@ func (e *Engine) byDeployment(rec cloudtrail.Record) bool {
 // arn:aws:sts::111122223333:assumed-role/NAME/session, or
 // arn:aws:iam::111122223333:role/path/NAME.
 func roleName(arn string) string {
-	a, err := policy.ParseARN(arn)
+	a, err := awsid.ParseARN(arn)
 	if err != nil {
 		return ""
 	}
@@ -155,7 +155,7 @@ const partOf = " (part of lambdawatch)"
 // region; else the name stands for it.
 func arnIn(rec cloudtrail.Record, account, service, resource, name string) string {
 	region := rec.AWSRegion
-	if !policy.IsAccountID(account) || region == "" || resource == "" {
+	if !awsid.IsAccountID(account) || region == "" || resource == "" {
 		return name
 	}
 	return "arn:" + partition(region) + ":" + service + ":" + region + ":" + account + ":" + resource
@@ -237,7 +237,7 @@ func (e *Engine) topicTampering(rec cloudtrail.Record) (*tampering, error) {
 	topic := strings.TrimSpace(string(req.TopicArn))
 	if action == "Unsubscribe" || action == "SetSubscriptionAttributes" {
 		// arn:aws:sns:region:account:topic:subscription-id
-		if a, perr := policy.ParseARN(strings.TrimSpace(string(req.SubscriptionArn))); perr == nil {
+		if a, perr := awsid.ParseARN(strings.TrimSpace(string(req.SubscriptionArn))); perr == nil {
 			name, _, _ := strings.Cut(a.Resource, ":")
 			topic = strings.Join([]string{"arn", a.Partition, a.Service, a.Region, a.Account, name}, ":")
 		}
@@ -370,7 +370,7 @@ func lastField(s string) string {
 // queueAccount turns a queue URL into the partial ARN ownerOf reads.
 func queueAccount(url string) string {
 	parts := strings.Split(url, "/")
-	if len(parts) >= 2 && policy.IsAccountID(parts[len(parts)-2]) {
+	if len(parts) >= 2 && awsid.IsAccountID(parts[len(parts)-2]) {
 		return "arn:aws:sqs::" + parts[len(parts)-2] + ":" + parts[len(parts)-1]
 	}
 	return ""

@@ -219,3 +219,54 @@ func TestPipelineSecretFaults(t *testing.T) {
 		})
 	}
 }
+
+// The monitor is deployed with malformed identifiers: its cold start
+// fails, so the invocation fails (Lambda retries the event, then hands it
+// to the dead-letter queue) rather than judging with an engine that trusts
+// nobody; the log names every bad value, and nothing is published.
+func TestPipelineMonitorConfigFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		env     []string
+		wantErr string // the logged error
+	}{
+		{"trusted accounts", []string{"TRUSTED_ACCOUNTS=1234,notanaccount", "ORG_ID=o-a1b2c3d4e5"},
+			`monitor configuration: TRUSTED_ACCOUNTS: "1234" is not a 12-digit account ID; "notanaccount" is not a 12-digit account ID`},
+		{"organization ID", []string{"TRUSTED_ACCOUNTS=444455556666", "ORG_ID=o-abc"},
+			`monitor configuration: ORG_ID: "o-abc" is not an organization ID (o- and 10 to 32 lower-case letters or digits)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fakeSlack, err := localrun.StartFakeSlack(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(fakeSlack.Close)
+			p, logs, ctx := startPipeline(t, localrun.Config{SlackWebhookURL: fakeSlack.URL, MonitorEnv: tc.env, Timeout: 20 * time.Second})
+			res, err := p.Send(ctx, event(t, "public-invoke.json", "77777777-0000-4000-8000-000000000001"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fe *localrun.FunctionError
+			if !errors.As(res.MonitorErr, &fe) || fe.Type != "Runtime.ExitError" {
+				t.Fatalf("monitor: %v; want its cold start to fail (Runtime.ExitError)", res.MonitorErr)
+			}
+			if len(res.Alerts) != 0 || len(res.SlackResponses) != 0 {
+				t.Errorf("%d alerts and %d Slack invocations from a monitor that did not start", len(res.Alerts), len(res.SlackResponses))
+			}
+			logs.await(`"msg":"configuration"`)
+			var logged []string
+			for l := range strings.Lines(logs.String()) {
+				var rec struct{ Level, Msg, Error string }
+				if json.Unmarshal([]byte(l), &rec) == nil && rec.Msg == "configuration" {
+					logged = append(logged, rec.Level+" "+rec.Error)
+				}
+			}
+			if len(logged) == 0 || logged[0] != "ERROR "+tc.wantErr {
+				t.Errorf("configuration log %q, want ERROR %s", logged, tc.wantErr)
+			}
+			if n := fakeSlack.Requests(); n != 0 {
+				t.Errorf("Slack got %d requests", n)
+			}
+		})
+	}
+}

@@ -3,15 +3,25 @@ package notify
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
+	"github.com/lambdawatch/lambdawatch/pkg/envvar"
+	"github.com/lambdawatch/lambdawatch/pkg/state"
+	"github.com/lambdawatch/lambdawatch/pkg/suppress"
 )
 
-// Config is the monitor function's configuration.
+// Config is the monitor function's configuration, from the environment
+// variables envvar names.
 type Config struct {
 	TopicARN        string          // SNS_TOPIC_ARN
 	TrustedAccounts []string        // TRUSTED_ACCOUNTS, comma-separated
@@ -19,6 +29,8 @@ type Config struct {
 	MinSeverity     detect.Severity // MIN_SEVERITY, default MEDIUM
 	MonitorPrefix   string          // MONITOR_PREFIX, default detect.DefaultMonitorPrefix
 	DeployRoles     []string        // MONITOR_DEPLOY_ROLES, default detect.DefaultDeployRoles
+	StateTable      string          // STATE_TABLE; empty: no shared state
+	Suppressions    *suppress.List  // read from SUPPRESSIONS_FILE
 }
 
 // Detect is the engine's configuration.
@@ -28,48 +40,81 @@ func (c Config) Detect() detect.Config {
 
 // ConfigFromEnv reads the monitor's configuration with getenv (os.Getenv
 // in the function). SNS endpoints and credentials are not here: the SDK's
-// own chain reads them (AWS_ENDPOINT_URL_SNS, AWS_REGION, ...).
+// own chain reads them (AWS_ENDPOINT_URL_SNS, AWS_REGION, ...). Account and
+// organization IDs, the prefix and the deploy-role patterns are checked as
+// the CDK app checks them (awsid), and every bad value is named: a typo in
+// TRUSTED_ACCOUNTS would otherwise trust nobody, silently.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
-		TopicARN:      strings.TrimSpace(getenv("SNS_TOPIC_ARN")),
-		OrgID:         strings.TrimSpace(getenv("ORG_ID")),
+		TopicARN:      strings.TrimSpace(getenv(envvar.SNSTopicARN)),
+		OrgID:         strings.TrimSpace(getenv(envvar.OrgID)),
 		MinSeverity:   detect.Medium,
-		MonitorPrefix: strings.TrimSpace(getenv("MONITOR_PREFIX")),
+		MonitorPrefix: strings.TrimSpace(getenv(envvar.MonitorPrefix)),
 	}
 	var errs []error
 	if c.TopicARN == "" {
-		errs = append(errs, errors.New("SNS_TOPIC_ARN is not set"))
+		errs = append(errs, fmt.Errorf("%s is not set", envvar.SNSTopicARN))
 	}
-	for _, a := range strings.Split(getenv("TRUSTED_ACCOUNTS"), ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			c.TrustedAccounts = append(c.TrustedAccounts, a)
-		}
+	trusted, err := awsid.SplitAccountIDs(envvar.TrustedAccounts, getenv(envvar.TrustedAccounts))
+	if err != nil {
+		errs = append(errs, err)
 	}
-	if s := getenv("MIN_SEVERITY"); strings.TrimSpace(s) != "" {
+	c.TrustedAccounts = trusted
+	if c.OrgID != "" && !awsid.IsOrgID(c.OrgID) {
+		errs = append(errs, fmt.Errorf("%s: %q is not an organization ID (o- and 10 to 32 lower-case letters or digits)", envvar.OrgID, c.OrgID))
+	}
+	if s := getenv(envvar.MinSeverity); strings.TrimSpace(s) != "" {
 		sev, err := detect.ParseSeverity(s)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("MIN_SEVERITY: %w", err))
+			errs = append(errs, fmt.Errorf("%s: %w", envvar.MinSeverity, err))
 		}
 		c.MinSeverity = sev
 	}
 	if c.MonitorPrefix == "" {
 		c.MonitorPrefix = detect.DefaultMonitorPrefix
 	}
-	if err := (detect.Config{MonitorPrefix: c.MonitorPrefix}).Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("MONITOR_PREFIX: %w", err))
+	if !awsid.IsMonitorPrefix(c.MonitorPrefix) {
+		errs = append(errs, fmt.Errorf("%s: %q: want 1 to %d letters, digits or hyphens", envvar.MonitorPrefix, c.MonitorPrefix, awsid.MaxMonitorPrefix))
 	}
-	for _, r := range strings.Split(getenv("MONITOR_DEPLOY_ROLES"), ",") {
-		if r = strings.TrimSpace(r); r != "" {
+	for _, r := range strings.Split(getenv(envvar.MonitorDeployRoles), ",") {
+		switch r = strings.TrimSpace(r); {
+		case r == "":
+		case awsid.IsRolePattern(r):
 			c.DeployRoles = append(c.DeployRoles, r)
+		default:
+			errs = append(errs, fmt.Errorf("%s: %q: want a role name, with * or ? standing for any characters", envvar.MonitorDeployRoles, r))
 		}
 	}
-	if err := (detect.Config{DeployRoles: c.DeployRoles}).Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("MONITOR_DEPLOY_ROLES: %w", err))
+	c.StateTable = strings.TrimSpace(getenv(envvar.StateTable))
+	if path := strings.TrimSpace(getenv(envvar.SuppressionsFile)); path != "" {
+		// A file that does not load fails the cold start: nothing is
+		// muted or unmuted by accident.
+		l, err := suppress.Load(path, time.Now())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", envvar.SuppressionsFile, err))
+		}
+		c.Suppressions = l
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("monitor configuration: %w", err)
 	}
 	return c, nil
+}
+
+// Monitor builds the monitor's handler on the SDK's configuration.
+func (c Config) Monitor(awsCfg aws.Config, log *slog.Logger) *Monitor {
+	m := &Monitor{
+		Topic:       c.TopicARN,
+		SNS:         sns.NewFromConfig(awsCfg, RetryThrottles),
+		Judge:       detect.New(c.Detect()),
+		MinSeverity: c.MinSeverity,
+		Suppress:    c.Suppressions,
+		Log:         log,
+	}
+	if c.StateTable != "" {
+		m.State = state.New(dynamodb.NewFromConfig(awsCfg), c.StateTable)
+	}
+	return m
 }
 
 // ThrottleCodes are SNS's modelled throttling errors, which the SDK's

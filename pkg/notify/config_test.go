@@ -2,7 +2,9 @@ package notify
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/lambdawatch/lambdawatch/pkg/detect"
+	"github.com/lambdawatch/lambdawatch/pkg/envvar"
 )
 
 // snsStub answers Publish over the query protocol: with SNS's modelled
@@ -72,3 +77,68 @@ func TestRetryThrottles(t *testing.T) {
 }
 
 func noDelay(int, error) (time.Duration, error) { return 0, nil }
+
+// TestConfigFromEnvIdentifiers: the monitor refuses at cold start the
+// account and organization IDs, prefixes and role patterns the CDK app
+// refuses, and names every bad value; a typo no longer trusts nobody
+// silently.
+func TestConfigFromEnvIdentifiers(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    Config
+		wantErr string // the whole error; "" for none
+	}{
+		{name: "trusted accounts and organization",
+			env:  map[string]string{envvar.TrustedAccounts: "111122223333, 444455556666,", envvar.OrgID: " o-a1b2c3d4e5 "},
+			want: Config{TopicARN: topic, TrustedAccounts: []string{"111122223333", "444455556666"}, OrgID: "o-a1b2c3d4e5", MinSeverity: detect.Medium, MonitorPrefix: "lambdawatch"}},
+		{name: "a ? glob in a deploy role",
+			env:  map[string]string{envvar.MonitorDeployRoles: "deployer-?,cdk-*-cfn-exec-role-*"},
+			want: Config{TopicARN: topic, MinSeverity: detect.Medium, MonitorPrefix: "lambdawatch", DeployRoles: []string{"deployer-?", "cdk-*-cfn-exec-role-*"}}},
+		{name: "bad trusted accounts, each named",
+			env:     map[string]string{envvar.TrustedAccounts: "1234,notanaccount"},
+			wantErr: `monitor configuration: TRUSTED_ACCOUNTS: "1234" is not a 12-digit account ID; "notanaccount" is not a 12-digit account ID`},
+		{name: "one bad account among good ones",
+			env:     map[string]string{envvar.TrustedAccounts: "111122223333,11112222333,444455556666"},
+			wantErr: `monitor configuration: TRUSTED_ACCOUNTS: "11112222333" is not a 12-digit account ID`},
+		{name: "semicolons are no separators",
+			env:     map[string]string{envvar.TrustedAccounts: "111122223333;444455556666"},
+			wantErr: `monitor configuration: TRUSTED_ACCOUNTS: "111122223333;444455556666" is not a 12-digit account ID`},
+		{name: "organization ID too short",
+			env:     map[string]string{envvar.OrgID: "o-abc"},
+			wantErr: `monitor configuration: ORG_ID: "o-abc" is not an organization ID (o- and 10 to 32 lower-case letters or digits)`},
+		{name: "organization ID in upper case",
+			env:     map[string]string{envvar.OrgID: "O-A1B2C3D4E5"},
+			wantErr: `monitor configuration: ORG_ID: "O-A1B2C3D4E5" is not an organization ID (o- and 10 to 32 lower-case letters or digits)`},
+		{name: "an account ID as the organization",
+			env:     map[string]string{envvar.OrgID: "111122223333"},
+			wantErr: `monitor configuration: ORG_ID: "111122223333" is not an organization ID (o- and 10 to 32 lower-case letters or digits)`},
+		{name: "bad deploy roles, each named",
+			env: map[string]string{envvar.MonitorDeployRoles: "team/deployer,ok-role,[x]"},
+			wantErr: "monitor configuration: MONITOR_DEPLOY_ROLES: \"team/deployer\": want a role name, with * or ? standing for any characters\n" +
+				`MONITOR_DEPLOY_ROLES: "[x]": want a role name, with * or ? standing for any characters`},
+		{name: "every mistake at once",
+			env: map[string]string{envvar.SNSTopicARN: " ", envvar.TrustedAccounts: "1234", envvar.OrgID: "org-1", envvar.MonitorPrefix: "lambda_watch"},
+			wantErr: "monitor configuration: SNS_TOPIC_ARN is not set\n" +
+				"TRUSTED_ACCOUNTS: \"1234\" is not a 12-digit account ID\n" +
+				"ORG_ID: \"org-1\" is not an organization ID (o- and 10 to 32 lower-case letters or digits)\n" +
+				`MONITOR_PREFIX: "lambda_watch": want 1 to 40 letters, digits or hyphens`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{envvar.SNSTopicARN: topic}
+			maps.Copy(env, tt.env)
+			got, err := ConfigFromEnv(func(k string) string { return env[k] })
+			gotErr := ""
+			if err != nil {
+				gotErr = err.Error()
+			}
+			if gotErr != tt.wantErr {
+				t.Fatalf("error:\n%s\nwant:\n%s", gotErr, tt.wantErr)
+			}
+			if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", tt.want) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 )
 
@@ -144,8 +145,8 @@ func FuzzPublishInput(f *testing.F) {
 }
 
 // FuzzConfigFromEnv: the monitor's configuration from any environment is
-// refused with an error, or it has a topic, trimmed account IDs without
-// separators, and a known minimum severity.
+// refused with an error, or it has a topic, account IDs, a good
+// organization ID, and a known minimum severity.
 func FuzzConfigFromEnv(f *testing.F) {
 	f.Add(topic, " 444455556666, ,555566667777 ", "o-a1b2c3d4e5", "high")
 	f.Add("", "", "", "")
@@ -154,9 +155,11 @@ func FuzzConfigFromEnv(f *testing.F) {
 	f.Fuzz(func(t *testing.T, arn, trusted, org, sev string) {
 		env := map[string]string{"SNS_TOPIC_ARN": arn, "TRUSTED_ACCOUNTS": trusted, "ORG_ID": org, "MIN_SEVERITY": sev}
 		c, err := ConfigFromEnv(func(k string) string { return env[k] })
+		_, badTrusted := awsid.SplitAccountIDs("", trusted)
+		badOrg := strings.TrimSpace(org) != "" && !awsid.IsOrgID(strings.TrimSpace(org))
 		if err != nil {
-			if strings.TrimSpace(arn) != "" && strings.TrimSpace(sev) == "" {
-				t.Fatalf("refused a topic with default severity: %v", err)
+			if strings.TrimSpace(arn) != "" && strings.TrimSpace(sev) == "" && badTrusted == nil && !badOrg {
+				t.Fatalf("refused a topic with default severity and good IDs: %v", err)
 			}
 			if !strings.HasPrefix(err.Error(), "monitor configuration: ") {
 				t.Errorf("error %q does not say what it configures", err)
@@ -169,8 +172,11 @@ func FuzzConfigFromEnv(f *testing.F) {
 		if c.MinSeverity < detect.Info || c.MinSeverity > detect.Critical {
 			t.Errorf("minimum severity %d", c.MinSeverity)
 		}
+		if badTrusted != nil || badOrg {
+			t.Errorf("accepted TRUSTED_ACCOUNTS %q, ORG_ID %q", trusted, org)
+		}
 		for _, a := range c.TrustedAccounts {
-			if a == "" || a != strings.TrimSpace(a) || strings.Contains(a, ",") {
+			if !awsid.IsAccountID(a) {
 				t.Errorf("trusted account %q", a)
 			}
 		}

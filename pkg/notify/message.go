@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
 	"github.com/lambdawatch/lambdawatch/pkg/console"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
@@ -98,7 +99,7 @@ func truncateFinding(f detect.Finding, limit int) detect.Finding {
 	for _, p := range []*string{
 		&f.Summary, &f.UserAgent, &f.ErrorMessage, &f.Actor, &f.Principal, &f.Function,
 		&f.Layer, &f.Action, &f.StatementID, &f.FunctionURL, &f.Runtime, &f.SourceIPAddress,
-		&f.ErrorCode, &f.EventName, &f.Trail, &f.EventRule, &f.EventBus, &f.Topic, &f.Queue,
+		&f.ErrorCode, &f.EventName, &f.Trail, &f.EventRule, &f.EventBus, &f.Topic, &f.Queue, &f.ResourceARN,
 	} {
 		*p = truncate(*p, limit)
 	}
@@ -331,7 +332,7 @@ func Email(f detect.Finding) string {
 	b.WriteString("\n")
 	l := console.For(f)
 	switch {
-	case !console.ValidRegion(f.Region):
+	case !awsid.IsRegion(f.Region):
 		fmt.Fprintf(&b, "  none: region %s is not a region name\n", quoteText(f.Region))
 	default:
 		if l.Permissions != "" {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
+	"github.com/lambdawatch/lambdawatch/pkg/state"
+	"github.com/lambdawatch/lambdawatch/pkg/suppress"
 )
 
 // Publisher is the part of the SNS client the monitor uses.
@@ -56,6 +59,12 @@ type Monitor struct {
 	Judge       Judge
 	MinSeverity detect.Severity
 	Log         *slog.Logger // nil: slog.Default()
+	// State remembers what was published across containers and retries;
+	// nil: this container remembers alone.
+	State *state.Store
+	// Suppress mutes accepted findings: logged, not published.
+	Suppress *suppress.List
+	Now      func() time.Time // nil: time.Now
 
 	once sync.Once
 	seen *recent
@@ -111,24 +120,62 @@ func (m *Monitor) Handle(ctx context.Context, ev events.CloudWatchEvent) error {
 			log.Debug("finding below minimum severity", "rule", f.Rule, "severity", f.Severity)
 			continue
 		}
+		if m.Suppress.Apply(&f, m.now()) {
+			log.Info("finding suppressed", "rule", f.Rule, "resource", f.ResourceARN, "principal", f.Principal, "reason", f.Suppressed)
+			continue
+		}
 		key := dedupeKey(rec, ev, i, f)
 		if m.seen.has(key) {
 			log.Info("finding already published, skipped", "rule", f.Rule, "key", key)
 			continue
 		}
+		claim, err := m.State.Claim(ctx, state.PublishedKey(f))
+		switch {
+		case errors.Is(err, state.ErrDelivered):
+			m.seen.add(key)
+			log.Info("finding published before, skipped", "rule", f.Rule, "key", key)
+			continue
+		case errors.Is(err, state.ErrInProgress):
+			// Another delivery holds it: fail, so that Lambda retries
+			// after its lease, when it is either done or free again.
+			log.Warn("finding being published elsewhere", "rule", f.Rule, "error", err)
+			errs = append(errs, err)
+			continue
+		case err != nil:
+			// A duplicate is better than a lost alert.
+			log.Error(StateUnavailable, "rule", f.Rule, "error", err)
+		}
 		id, err := m.publish(ctx, f)
 		if err != nil {
 			log.Error("publish failed", "rule", f.Rule, "error", err)
+			if rerr := claim.Release(ctx); rerr != nil {
+				log.Warn("claim not released: the retry waits for its lease", "error", rerr)
+			}
 			errs = append(errs, err)
 			continue
 		}
 		m.seen.add(key)
+		if err := claim.Done(ctx); err != nil {
+			log.Error(StateUnavailable, "rule", f.Rule, "error", fmt.Errorf("published as %s but not marked: a retry after the lease may publish again: %w", id, err))
+		}
 		log.Info("published", "rule", f.Rule, "severity", f.Severity, "resource", f.Resource(), "messageID", id)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("event %s: %d of %d findings not published: %w", rec.EventID, len(errs), len(findings), errors.Join(errs...))
 	}
 	return nil
+}
+
+// StateUnavailable is the message logged when the state table cannot say
+// whether a finding was delivered, or cannot record that it was: the
+// stack's alarm counts these lines.
+const StateUnavailable = "delivery state unavailable"
+
+func (m *Monitor) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
 }
 
 func (m *Monitor) publish(ctx context.Context, f detect.Finding) (string, error) {

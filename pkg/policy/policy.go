@@ -7,10 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 )
 
 // PrincipalKind says what sort of caller a principal names.
@@ -73,11 +73,6 @@ const (
 	KeyInvokedViaFunctionURL = "lambda:invokedviafunctionurl"
 )
 
-var accountID = regexp.MustCompile(`^[0-9]{12}$`)
-
-// IsAccountID reports whether s is a 12-digit account ID.
-func IsAccountID(s string) bool { return accountID.MatchString(s) }
-
 // ParsePrincipal classifies a principal given as a plain string, as
 // AddPermission's request takes it.
 func ParsePrincipal(s string) Principal {
@@ -86,10 +81,10 @@ func ParsePrincipal(s string) Principal {
 	switch {
 	case s == "*":
 		p.Kind = Wildcard
-	case IsAccountID(s):
+	case awsid.IsAccountID(s):
 		p.Kind, p.Account = Account, s
 	case strings.HasPrefix(s, "arn:"):
-		if a, err := ParseARN(s); err == nil && (a.Service == "iam" || a.Service == "sts") && IsAccountID(a.Account) {
+		if a, err := awsid.ParseARN(s); err == nil && (a.Service == "iam" || a.Service == "sts") && awsid.IsAccountID(a.Account) {
 			p.Kind, p.Account = Account, a.Account
 		}
 	case strings.Contains(s, ".") && !strings.ContainsAny(s, ":/* "):
@@ -275,21 +270,6 @@ func (c Condition) Match() Match {
 // string under StringLike or ArnLike.
 func HasWildcard(v string) bool { return strings.ContainsAny(v, "*?") }
 
-// ARN is the parts of an Amazon Resource Name.
-type ARN struct {
-	Partition, Service, Region, Account, Resource string
-}
-
-// ParseARN splits an ARN into its parts; it accepts empty and wildcard
-// fields, which policies use.
-func ParseARN(s string) (ARN, error) {
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" {
-		return ARN{}, fmt.Errorf("not an ARN: %q", clip(s, 80))
-	}
-	return ARN{Partition: parts[1], Service: parts[2], Region: parts[3], Account: parts[4], Resource: parts[5]}, nil
-}
-
 // stringList reads a JSON string, array of strings, boolean or number as
 // strings: policies use all of them for single values.
 type stringList []string
@@ -352,15 +332,4 @@ func typeName(v any) string {
 		return "null"
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-// clip is the start of s, for error messages: a record can hold megabytes.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
 }

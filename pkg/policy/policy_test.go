@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 )
 
 func TestParsePrincipal(t *testing.T) {
@@ -159,22 +161,6 @@ func TestRequired(t *testing.T) {
 	}
 }
 
-func TestParseARN(t *testing.T) {
-	a, err := ParseARN("arn:aws:lambda:eu-west-1:111122223333:function:f:prod")
-	if err != nil || a.Service != "lambda" || a.Account != "111122223333" || a.Resource != "function:f:prod" {
-		t.Errorf("ParseARN = %+v, %v", a, err)
-	}
-	a, err = ParseARN("arn:aws:execute-api:ap-southeast-1::*")
-	if err != nil || a.Account != "" || a.Resource != "*" {
-		t.Errorf("ParseARN = %+v, %v", a, err)
-	}
-	for _, bad := range []string{"", "arn:aws:s3", "urn:aws:s3:::b:x", "function:f"} {
-		if _, err := ParseARN(bad); err == nil {
-			t.Errorf("ParseARN(%q) succeeded", bad)
-		}
-	}
-}
-
 func FuzzParseStatement(f *testing.F) {
 	for _, s := range []string{
 		`{"Sid":"backdoor","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:r:1:function:f"}`,
@@ -200,7 +186,7 @@ func FuzzParseStatement(f *testing.F) {
 			_ = c.String()
 		}
 		for _, p := range st.Principals {
-			if p.Kind == Account && !IsAccountID(p.Account) {
+			if p.Kind == Account && !awsid.IsAccountID(p.Account) {
 				t.Errorf("account principal %+v without an account ID", p)
 			}
 		}

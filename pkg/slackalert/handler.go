@@ -90,8 +90,24 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 
 	var items []item
 	seen := map[string]int{} // finding JSON -> index in items
-	bad, dups := 0, 0
+	bad, dups, digests := 0, 0, 0
 	for i, m := range ev.Records {
+		// An audit's digest is one post of its own, never part of a
+		// summary of findings.
+		if d, ok, err := DecodeDigest([]byte(m.Body)); ok {
+			if err != nil {
+				bad++
+				log.ErrorContext(ctx, "bad message: not a digest", "err", fmt.Errorf("message %d (id %s): %w", i, m.MessageId, err),
+					"index", i, "messageId", m.MessageId, "body", preview([]byte(m.Body), 500))
+				fail(m.MessageId)
+				continue
+			}
+			digests++
+			if err := h.postAs(ctx, fmt.Sprintf("message %d (id %s)", i, m.MessageId), "audit digest", BuildDigest(d), "messageId", m.MessageId, "findings", len(d.Findings)+d.Omitted); err != nil {
+				fail(m.MessageId)
+			}
+			continue
+		}
 		f, err := DecodeFinding([]byte(m.Body))
 		if errors.Is(err, ErrTooLarge) {
 			// Not read, not quoted: it goes to the dead-letter queue
@@ -151,7 +167,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 
 	log.InfoContext(ctx, "batch done",
 		"messages", len(ev.Records), "findings", len(items), "summary", len(items) > summaryAbove,
-		"delivered", posted, "failed", failed, "bad", bad, "duplicates", dups)
+		"delivered", posted, "failed", failed, "bad", bad, "duplicates", dups, "digests", digests)
 	return resp, nil
 }
 

@@ -1,0 +1,72 @@
+// Package digest is one audit run's findings as one message: the monitor
+// publishes it to the alert topic, the Slack function posts it as one
+// summary. Its JSON form is the wire format between them.
+package digest
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lambdawatch/lambdawatch/pkg/detect"
+)
+
+// Kind marks a digest's JSON member, so that a reader of the alert
+// topic tells it from a finding.
+const Kind = "audit-digest"
+
+// Rule is the rule attribute of a digest: subscribers filter
+// digests apart from findings with it.
+const Rule = "audit"
+
+// Digest is what one audit run found, sent as one message.
+type Digest struct {
+	Kind     string           `json:"kind"`     // Kind
+	Rule     string           `json:"rule"`     // Rule
+	Severity detect.Severity  `json:"severity"` // the worst finding's; INFO for none
+	Started  time.Time        `json:"started"`
+	Accounts []string         `json:"accounts"`
+	Regions  []string         `json:"regions"`
+	Counts   map[string]int   `json:"counts"` // findings by severity name
+	Findings []detect.Finding `json:"findings"`
+	// Omitted is how many findings were left out of Findings to keep the
+	// message within SNS's limit; Counts still counts them.
+	Omitted int `json:"omitted"`
+	// Unread is how many reads failed: what the audit could not judge.
+	Unread int `json:"unread"`
+}
+
+// New sums up a run's findings, worst first.
+func New(started time.Time, accounts, regions []string, fs []detect.Finding, unread int) Digest {
+	d := Digest{Kind: Kind, Rule: Rule, Started: started.UTC(), Unread: unread,
+		Accounts: sortedSet(accounts), Regions: sortedSet(regions), Counts: map[string]int{}}
+	d.Findings = slices.Clone(fs)
+	slices.SortStableFunc(d.Findings, func(a, b detect.Finding) int { return cmp.Compare(b.Severity, a.Severity) })
+	for _, f := range d.Findings {
+		d.Counts[f.Severity.String()]++
+		d.Severity = max(d.Severity, f.Severity)
+	}
+	return d
+}
+
+func sortedSet(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// CountText writes the findings by severity, worst first: "2 CRITICAL, 5 HIGH".
+func (d Digest) CountText() string {
+	var parts []string
+	for s := detect.Critical; s >= detect.Info; s-- {
+		if n := d.Counts[s.String()]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	if len(parts) == 0 {
+		return "nothing found"
+	}
+	return strings.Join(parts, ", ")
+}
