@@ -13,6 +13,7 @@ const usage = `lambdawatch watches AWS Lambda for dangerous permission changes.
 
 Usage:
   lambdawatch scan [flags] PATH...   judge CloudTrail records in files, folders or - (stdin)
+  lambdawatch audit [flags]          judge the Lambda functions of accounts as they stand
   lambdawatch rules                  list the rules
 
 Run 'lambdawatch scan -h' for the scan flags.
@@ -31,6 +32,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "scan":
 		return scan(args[1:], stdin, stdout, stderr)
+	case "audit":
+		return auditCmd(args[1:], stdout, stderr)
 	case "rules":
 		return listRules(stdout)
 	case "help", "-h", "-help", "--help":

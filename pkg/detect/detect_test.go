@@ -389,7 +389,7 @@ func TestSeverity(t *testing.T) {
 }
 
 func TestRulesDescribed(t *testing.T) {
-	ids := []string{RulePublicInvoke, RulePublicFunctionURL, RuleFunctionURLAuthNone, RuleCrossAccountInvoke, RulePublicLayer, RuleCrossAccountLayer, RuleConfusedDeputy, RuleUnreadableGrant, RuleForeignLayer, RuleEOLRuntime, RulePermissionRemoved, RuleTrailDisabled, RuleMonitorTampering}
+	ids := []string{RulePublicInvoke, RulePublicFunctionURL, RuleFunctionURLAuthNone, RuleCrossAccountInvoke, RulePublicLayer, RuleCrossAccountLayer, RuleConfusedDeputy, RuleUnreadableGrant, RuleForeignLayer, RuleEOLRuntime, RulePermissionRemoved, RuleTrailDisabled, RuleMonitorTampering, RulePrivilegedRole, RuleWAFMissing, RuleDenialOfWallet}
 	if len(Rules) != len(ids) {
 		t.Errorf("%d rules described, %d defined", len(Rules), len(ids))
 	}

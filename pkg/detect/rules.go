@@ -20,6 +20,9 @@ const (
 	RulePermissionRemoved   = "permission-removed"
 	RuleTrailDisabled       = "trail-disabled"
 	RuleMonitorTampering    = "monitor-tampering"
+	RulePrivilegedRole      = "privileged-role"
+	RuleWAFMissing          = "waf-missing"
+	RuleDenialOfWallet      = "denial-of-wallet"
 )
 
 // Circumstance is something about a finding that moves its severity
@@ -142,6 +145,13 @@ var Rules = []Rule{
 		Reads:  tamperCalls,
 	},
 	{
+		ID: RulePrivilegedRole, Severity: High, Adjusted: map[Circumstance]Severity{Escalation: Medium},
+		Title:  "Function runs with a privileged role",
+		Why:    "The execution role allows every action on every resource, or a call that widens privilege (iam:PassRole, writing or attaching policies, changing a trust policy, minting access keys, assuming any role, rewriting or opening up functions): whoever gets code into the function, through a bug or a dependency, gets those rights.",
+		Remedy: "Give the function a role of its own that allows only the calls and resources it uses; move iam:PassRole and policy writes to deployment roles.",
+		States: []StateKind{StateExecutionRole},
+	},
+	{
 		ID: RuleCrossAccountLayer, Severity: Medium, Adjusted: failedLow,
 		Title:  "Layer version shared with another account",
 		Why:    "An account or organization outside the trusted ones may read and attach this layer version.",
@@ -175,6 +185,20 @@ var Rules = []Rule{
 		Why:    "The runtime is past (or close to) its deprecation date: it no longer gets security patches, and AWS will block updates to it.",
 		Remedy: "Move the function to a supported runtime of the same language.",
 		Reads:  []*event{createFunction, updateFunctionConfig}, States: []StateKind{StateFunctionConfig},
+	},
+	{
+		ID: RuleWAFMissing, Severity: Medium, Adjusted: map[Circumstance]Severity{NotPublic: Low},
+		Title:  "Lambda behind API Gateway or a load balancer without WAF",
+		Why:    "A REST API stage or an application load balancer invokes Lambda with no web ACL in front: nothing filters injection, bots or floods before they reach the function (Security Hub APIGateway.4, ELB.16). HTTP APIs and function URLs cannot take a web ACL and are not judged.",
+		Remedy: "Associate a regional web ACL with the stage or load balancer (aws wafv2 associate-web-acl), with AWS's managed rule groups and a rate-based rule.",
+		States: []StateKind{StateFront},
+	},
+	{
+		ID: RuleDenialOfWallet, Severity: Medium,
+		Title:  "Function anyone can invoke without limit",
+		Why:    "Anyone can reach the function (a public grant, a URL with AuthType NONE, an API route with no authorization, an internet-facing load balancer), it has no reserved concurrency, and no throttling, usage plan or rate-based WAF rule caps that path: a flood of calls runs up the bill and can take the account's concurrency from every other function.",
+		Remedy: "Cap the path: stage or route throttling, a usage plan with API keys, or a rate-based WAF rule; or reserve concurrency for the function; or require authorization.",
+		States: []StateKind{StateInvokePath},
 	},
 	{
 		ID: RulePermissionRemoved, Severity: Info, Adjusted: map[Circumstance]Severity{CallFailed: Info},
