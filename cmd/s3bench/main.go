@@ -14,6 +14,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -100,12 +101,12 @@ type ready struct {
 
 // serveChild fills gofakes3, puts the proxy in front, says where on out,
 // and answers "reset" and "stats" lines from in until in ends.
-func serveChild(o options, in io.Reader, out io.Writer) error {
+func serveChild(o options, in io.Reader, out io.Writer) (err error) {
 	srv, err := archivetest.NewServer(archivetest.Options{Delay: o.latency, GetsOnly: o.on == "get"})
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer func() { err = errors.Join(err, srv.Close()) }()
 	var total ready
 	parts := o.accounts * o.regions
 	for i := range parts {
@@ -194,8 +195,7 @@ func startChild(o options) (*child, ready, error) {
 	c := &child{cmd: cmd, in: in, out: json.NewDecoder(out)}
 	var r ready
 	if err := c.out.Decode(&r); err != nil {
-		c.close()
-		return nil, ready{}, fmt.Errorf("the server did not start: %w", err)
+		return nil, ready{}, errors.Join(fmt.Errorf("the server did not start: %w", err), c.close())
 	}
 	return c, r, nil
 }
@@ -229,7 +229,7 @@ type run struct {
 
 func (r run) filesPerSec() float64 { return float64(r.files) / r.wall.Seconds() }
 
-func bench(o options, out io.Writer) error {
+func bench(o options, out io.Writer) (err error) {
 	if err := o.check(); err != nil {
 		return err
 	}
@@ -245,7 +245,11 @@ func bench(o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer c.close()
+	defer func() {
+		if cerr := c.close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("server: %w", cerr))
+		}
+	}()
 	listing := "no bound (flat)"
 	if filter.Bounded() {
 		listing = "since " + filter.Since.UTC().Format(time.RFC3339) + " (folder by folder)"
