@@ -77,10 +77,10 @@ func ParseURL(s string) (bucket, prefix string, err error) {
 // gets path-style requests, which S3-compatible servers expect.
 //
 // The client is shaped for reading many small objects at once:
-//   - its idle pool holds a connection for every request Bucket and a scan
-//     keep in flight (Concurrency reads, DefaultParallel listings), so
-//     connections are reused rather than closed after each response and
-//     opened again, a TLS handshake each against S3;
+//   - it keeps a connection to the bucket's host for every request Bucket
+//     and a scan keep in flight (Concurrency reads, DefaultParallel
+//     listings), and no more: connections are reused rather than closed
+//     after a response and opened again, a TLS handshake each against S3;
 //   - it does not ask S3 for the checksums of objects, unless
 //     response_checksum_validation (or AWS_RESPONSE_CHECKSUM_VALIDATION)
 //     asks for them: TLS already protects each response, and a log file
@@ -107,11 +107,15 @@ func NewClient(ctx context.Context, optFns ...func(*config.LoadOptions) error) (
 	}), nil
 }
 
-// idleConns is how many idle connections a client keeps to S3: one for
-// each request in flight, so none is closed only to be opened again.
+// idleConns is how many connections a client keeps to S3: one for each
+// request a scan has in flight, so none is closed only to be opened again.
 const idleConns = Concurrency + DefaultParallel
 
-// pooled gives the SDK's HTTP client an idle pool of idleConns. A client
+// pooled gives the SDK's HTTP client a pool of idleConns connections to
+// each host, idle or not. Without the cap on open ones, a request that
+// finds no idle connection dials one even when another is a moment from
+// coming back, and the pool grows past the requests in flight; with it, a
+// request beyond idleConns waits for a connection to come back. A client
 // of another kind, given in the options, is the caller's to shape.
 func pooled(c aws.HTTPClient) aws.HTTPClient {
 	if c == nil {
@@ -124,6 +128,7 @@ func pooled(c aws.HTTPClient) aws.HTTPClient {
 	return b.WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, idleConns)
 		t.MaxIdleConns = max(t.MaxIdleConns, idleConns)
+		t.MaxConnsPerHost = idleConns
 	})
 }
 
