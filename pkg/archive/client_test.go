@@ -86,7 +86,7 @@ func readRounds(t *testing.T, b *Bucket, keys []string, rounds int) {
 // round.
 func TestNewClientReusesConnections(t *testing.T) {
 	srv := newServer(t)
-	keys := manyKeys(2000)
+	keys := manyKeys(1000)
 	srv.put(t, "trail", keys)
 	p := proxied(t, srv, 20*time.Millisecond)
 

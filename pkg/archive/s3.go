@@ -25,7 +25,10 @@ type API interface {
 
 // Concurrency is how many objects a scan of a bucket reads at once: an
 // object waits tens of milliseconds on the network, so many are in flight
-// to keep the cores busy.
+// to keep the cores busy, and a scan reads at most Concurrency divided by
+// that wait a second. A client from NewClient keeps a connection for each
+// of them and for each of the DefaultParallel listings Bucket runs, and no
+// more: requests past those wait for a connection.
 const Concurrency = 64
 
 // DefaultParallel is how many listings Bucket runs at once by default.
