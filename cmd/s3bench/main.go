@@ -254,7 +254,7 @@ func bench(o options, out io.Writer) (err error) {
 	if filter.Bounded() {
 		listing = "since " + filter.Since.UTC().Format(time.RFC3339) + " (folder by folder)"
 	}
-	fmt.Fprintf(out, "bucket: %d log files of %d accounts x %d regions, %.1f MB gzipped (%.1f MB of records), gofakes3 at %s\n",
+	fmt.Fprintf(out, "bucket: %d log files (accounts: %d, regions: %d each), %.1f MB gzipped (%.1f MB of records), gofakes3 at %s\n",
 		r.Objects, o.accounts, o.regions, float64(r.Stored)/1e6, float64(r.Bytes)/1e6, r.URL)
 	work := "read"
 	if o.gunzip {
