@@ -94,7 +94,7 @@ type Result struct {
 func Workers(paths []string) int {
 	n := 2 * runtime.GOMAXPROCS(0)
 	if slices.ContainsFunc(paths, func(p string) bool { return strings.HasPrefix(p, "s3://") }) {
-		n = max(n, 64)
+		n = max(n, archive.Concurrency) // as many as the S3 client keeps connections for
 	}
 	return n
 }
