@@ -36,6 +36,8 @@ type Digest struct {
 	Omitted int `json:"omitted"`
 	// Unread is how many reads failed: what the audit could not judge.
 	Unread int `json:"unread"`
+	// Suppressed is how many findings suppressions muted: not listed.
+	Suppressed int `json:"suppressed"`
 }
 
 // New sums up a run's findings, worst first.
