@@ -136,4 +136,3 @@ func TestMemberAuditRole(t *testing.T) {
 		}
 	}
 }
-

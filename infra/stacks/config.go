@@ -19,8 +19,8 @@ import (
 
 	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
-	suppressions "github.com/lambdawatch/lambdawatch/pkg/suppress"
 	"github.com/lambdawatch/lambdawatch/pkg/envvar"
+	suppressions "github.com/lambdawatch/lambdawatch/pkg/suppress"
 )
 
 // Context keys, as set in cdk.json or with `cdk synth -c key=value`.

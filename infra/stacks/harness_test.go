@@ -44,7 +44,7 @@ var (
 	org     *layout // the organization layout, with its own prefix
 	// The scheduled audit, in one account and in the organization.
 	audited, auditedOrg *layout
-	assets  stacks.Assets
+	assets              stacks.Assets
 )
 
 func TestMain(m *testing.M) {

@@ -63,8 +63,8 @@ type Sweep struct {
 	MinSeverity detect.Severity
 	// Suppress mutes accepted findings: counted in the digest, not listed.
 	Suppress *suppress.List
-	Queue       Sender
-	QueueURL    string
+	Queue    Sender
+	QueueURL string
 	// Parallel bounds the accounts audited at once without a queue; 0
 	// means 4.
 	Parallel int
