@@ -154,7 +154,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // the records that name no call it watches.
 func DecodeBytes(data []byte, keep func(record []byte) bool) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
-		d := decoder{yield: yield, input: data, keep: keep}
+		d := decoder{yield: yield, in: wholeSource(data), keep: keep}
 		d.document()
 	}
 }
