@@ -97,8 +97,9 @@ type decoder struct {
 // stream holds for a value that is not valid JSON.
 const maxSplit = MaxRecord + 1
 
-// headLen is how much of a value is read to tell a log file.
-const headLen = 4 << 10
+// headLen is how much of a value is read to tell a log file: {"Records":[
+// and the spaces around its parts.
+const headLen = 64
 
 func (d *decoder) emit(r Record, err error) {
 	if !d.stopped && !d.yield(r, err) {
@@ -216,7 +217,7 @@ func (d *decoder) next(off, limit int) (end, at int, err error) {
 			}
 			if s == short {
 				if more && len(b) < maxSplit {
-					d.in.fill(off)
+					d.in.fill(off, off+2*len(b)) // twice as much, so that rescans add up to little
 					continue
 				}
 				d.parseBefore = off + min(len(b), maxSplit)
@@ -227,7 +228,7 @@ func (d *decoder) next(off, limit int) (end, at int, err error) {
 		err := dec.Decode(&raw)
 		n := int(dec.InputOffset())
 		if more && (err == io.ErrUnexpectedEOF || err == nil && n == len(b)) {
-			d.in.fill(off) // a number may go on in what is still to read
+			d.in.fill(off, off+2*len(b)) // a number may go on in what is still to read
 			continue
 		}
 		if err == nil {
@@ -324,12 +325,11 @@ func (d *decoder) value(data []byte, off, depth int) {
 func (d *decoder) elements(off, limit, depth int) (end int, ok bool) {
 	i := off + 1 // after [
 	for first := true; !d.stopped; first = false {
-		at := i // after [ or the last element: where the input may end
 		i = d.skipSpace(i, limit)
 		b := d.bytes(i, i+1, limit)
 		switch {
 		case len(b) == 0:
-			d.failAt(at, io.ErrUnexpectedEOF)
+			d.failAt(i, io.ErrUnexpectedEOF)
 			return i, false
 		case b[0] == ']':
 			return i + 1, true
@@ -340,10 +340,9 @@ func (d *decoder) elements(off, limit, depth int) (end int, ok bool) {
 			}
 			// A comma left out: the record after it is read still.
 		case !first:
-			at = i + 1
 			i = d.skipSpace(i+1, limit)
 			if len(d.bytes(i, i+1, limit)) == 0 {
-				d.failAt(at, io.ErrUnexpectedEOF)
+				d.failAt(i, io.ErrUnexpectedEOF)
 				return i, false
 			}
 		}
@@ -374,38 +373,47 @@ func (d *decoder) logFile(arr, limit, depth int) (end int, ok bool) {
 			return i + 1, true
 		}
 		if len(b) == 0 || b[0] != ',' {
-			d.failLine(d.in.line(i), "after the Records list: want , or }, got %.20q", b)
+			d.failLine(d.in.line(i), "after the Records list: want , or }, got %q", d.excerpt(i, limit))
 			return i, false
 		}
-		// "key": value, checked but not kept.
+		// "key": value, checked but not kept. Each part is checked as
+		// soon as it is found: reading on may let go of what is before.
 		key := d.skipSpace(i+1, limit)
 		if b := d.bytes(key, key+1, limit); len(b) == 0 || b[0] != '"' {
-			d.failLine(d.in.line(key), "after the Records list: want a key, got %.20q", b)
+			d.failLine(d.in.line(key), "after the Records list: want a key, got %q", d.excerpt(key, limit))
 			return key, false
 		}
 		keyEnd, at, err := d.next(key, limit)
-		colon := d.skipSpace(max(keyEnd, key), limit)
-		if b := d.bytes(colon, colon+1, limit); err == nil && (len(b) == 0 || b[0] != ':') {
-			err, at = fmt.Errorf("want :, got %.20q", b), colon
-		}
-		val := d.skipSpace(colon+1, limit)
-		valEnd := 0
-		if err == nil {
-			valEnd, at, err = d.next(val, limit)
-		}
 		if err == nil && !json.Valid(d.bytes(key, keyEnd, keyEnd)) {
 			err, at = errors.New("the key is not a valid string"), key
 		}
-		if err == nil && !json.Valid(d.bytes(val, valEnd, valEnd)) {
+		if err != nil {
+			d.failLine(d.in.line(at), "after the Records list: %v", err)
+			return key, false
+		}
+		colon := d.skipSpace(keyEnd, limit)
+		if b := d.bytes(colon, colon+1, limit); len(b) == 0 || b[0] != ':' {
+			d.failLine(d.in.line(colon), "after the Records list: want :, got %q", d.excerpt(colon, limit))
+			return colon, false
+		}
+		val := d.skipSpace(colon+1, limit)
+		valEnd, at, err := d.next(val, limit)
+		if err == nil {
 			err = json.Unmarshal(d.bytes(val, valEnd, valEnd), new(json.RawMessage))
 			at = val
 		}
 		if err != nil {
 			d.failLine(d.in.line(at), "after the Records list: %v", err)
-			return max(at, key), false
+			return val, false
 		}
 		i = d.skipSpace(valEnd, limit)
 	}
+}
+
+// excerpt is the input at off, before limit, as an error message shows it.
+func (d *decoder) excerpt(off, limit int) []byte {
+	b := d.bytes(off, off+20, limit)
+	return b[:min(len(b), 20)]
 }
 
 // recordsArray finds the array of a log file as CloudTrail writes it,

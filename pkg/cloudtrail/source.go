@@ -32,11 +32,12 @@ func streamSource(r io.Reader, size int) source {
 }
 
 // load returns the input from offset from on, holding at least to offset
-// to when the input goes that far. Bytes before from may be let go: from
-// must never go back. The bytes are valid until the next load.
+// to when the input goes that far, reading more if need be. Bytes before
+// from may be let go: from must never go back. The bytes are valid until
+// the next load or fill.
 func (s *source) load(from, to int) []byte {
-	for s.r != nil && s.base+len(s.buf) < to {
-		s.fill(from)
+	if s.r != nil && s.base+len(s.buf) < to {
+		s.fill(from, to)
 	}
 	return s.buf[from-s.base:]
 }
@@ -44,21 +45,20 @@ func (s *source) load(from, to int) []byte {
 // more reports whether the input goes past what it holds.
 func (s *source) more() bool { return s.r != nil }
 
-// fill reads more of the stream, keeping the bytes from offset from on.
-func (s *source) fill(from int) {
+// fill reads on until the stream is held to offset to, or ends, keeping
+// the bytes from offset from on.
+func (s *source) fill(from, to int) {
 	keep := s.buf[from-s.base:]
 	s.lines += bytes.Count(s.buf[:from-s.base], []byte("\n"))
-	if len(keep) > cap(s.buf)/2 {
-		// A value larger than half the window: doubling it lets each
-		// new look at the value see twice as much.
-		grown := make([]byte, len(keep), 2*cap(s.buf))
+	if need := to - from; need > cap(s.buf) {
+		grown := make([]byte, len(keep), max(need, 2*cap(s.buf)))
 		copy(grown, keep)
 		s.buf = grown
 	} else {
 		s.buf = s.buf[:copy(s.buf[:cap(s.buf)], keep)]
 	}
 	s.base = from
-	for empty := 0; len(s.buf) < cap(s.buf); {
+	for empty := 0; s.base+len(s.buf) < to; {
 		n, err := s.r.Read(s.buf[len(s.buf):cap(s.buf)])
 		s.buf = s.buf[:len(s.buf)+n]
 		if n == 0 && err == nil {

@@ -40,6 +40,10 @@ func TestDecodeStreamAgrees(t *testing.T) {
 		"not a record":         `{"Records":[{"a":1},` + rec2 + `]}`,
 		"number at the end":    rec1 + "\n12345",
 		"many broken lines":    strings.Repeat("{\"eventID\": x\n", 50) + rec1,
+		"other keys across windows": `{"Records":[],"` + strings.Repeat("k", 3000) + `":` + strings.Repeat(" ", 70000) + `{"a":1}` +
+			strings.Repeat("\n", 70000) + `,"x":[]}` + "\n" + rec1,
+		"cut after many lines":      `{"Records":[` + rec1 + `,` + strings.Repeat("\n", 70000),
+		"broken key across windows": `{"Records":[],"` + strings.Repeat("k", 70000) + "\n" + `":1}` + "\n" + rec1,
 	}
 	for _, tt := range envelopeTests {
 		inputs[tt.name] = tt.input
@@ -61,7 +65,7 @@ func TestDecodeStreamAgrees(t *testing.T) {
 			for _, keep := range []func([]byte) bool{nil, keep} {
 				want := outcome(DecodeBytes([]byte(in), keep))
 				for _, size := range windows {
-					got := outcome(decodeStream(iotest.HalfReader(strings.NewReader(in)), keep, size))
+					got := outcome(decodeStream(iotest.OneByteReader(strings.NewReader(in)), keep, size))
 					if strings.Join(got, "\n") != strings.Join(want, "\n") {
 						t.Fatalf("window %d:\n%s\nwhole:\n%s", size, strings.Join(got, "\n"), strings.Join(want, "\n"))
 					}
