@@ -317,11 +317,12 @@ func (d *decoder) value(data []byte, off, depth int) {
 }
 
 // elements handles each element of the array at off, before limit (-1:
-// the input's end, read as it comes). Broken JSON ends the array with an
-// error naming the record and line where it breaks; the records before it
-// stand, and so do those after a broken record whose end can be found. It
-// returns the offset just after the array, or false and the offset of the
-// element that broke.
+// the input's end, read as it comes). A broken element whose end is found
+// is reported (when keep passes it) and the next is read; one whose end
+// is not, or a bad byte between elements, ends the array with an error
+// naming the record and line where it breaks, and the records before it
+// stand. It returns the offset just after the array, or false and the
+// offset where it broke.
 func (d *decoder) elements(off, limit, depth int) (end int, ok bool) {
 	i := off + 1 // after [
 	for first := true; !d.stopped; first = false {
