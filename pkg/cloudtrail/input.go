@@ -20,6 +20,8 @@ type InputReader struct {
 	rd  bytes.Reader
 	br  *bufio.Reader
 	zr  *gzip.Reader
+	// fast inflates whole inputs when the build has libdeflate.
+	fast fastInflater
 	// Compressed counts the bytes read from the last input as they came,
 	// before gunzipping, so far.
 	Compressed int64
@@ -67,6 +69,15 @@ func (ir *InputReader) Open(r io.Reader, whole int) (data []byte, rest io.Reader
 	} else {
 		ir.rd.Reset(ir.raw.Bytes())
 		src = &ir.rd
+	}
+	if readErr == nil && n <= rawWhole {
+		// Built with libdeflate, a whole gzip input is inflated in one
+		// call; what it cannot do (a broken stream, a large output) is
+		// done below.
+		if data, ok := ir.fast.inflate(ir.raw.Bytes(), min(whole, maxInput)); ok {
+			ir.Decompressed = int64(len(data))
+			return data, nil, nil
+		}
 	}
 	what := "read"
 	if head := ir.raw.Bytes(); len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
@@ -154,7 +165,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // the records that name no call it watches.
 func DecodeBytes(data []byte, keep func(record []byte) bool) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
-		d := decoder{yield: yield, input: data, keep: keep}
+		d := decoder{yield: yield, in: wholeSource(data), keep: keep}
 		d.document()
 	}
 }
