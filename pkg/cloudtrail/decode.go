@@ -25,9 +25,6 @@ const MaxInput = 512 << 20
 // elements it finds too large, so a larger record is not AWS's.
 const MaxRecord = 1 << 20
 
-// maxInput is MaxInput, lowered by tests.
-var maxInput = MaxInput
-
 // maxNesting bounds how deep arrays of envelopes may nest; real inputs nest
 // at most twice (an array of log files).
 const maxNesting = 4

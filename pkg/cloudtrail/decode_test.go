@@ -217,12 +217,10 @@ func TestDecodeManyDocuments(t *testing.T) {
 }
 
 func TestDecodeInputTooLarge(t *testing.T) {
-	defer func(n int) { maxInput = n }(maxInput)
-	maxInput = 1 << 20
-	z := gz(t, strings.Repeat(" ", maxInput+1))
-	ids, errs := collect(z)
-	if len(ids) != 0 || len(errs) != 1 || !strings.Contains(errs[0], "larger than") {
-		t.Errorf("records %v, errors %q", ids, errs)
+	ir := InputReader{Limit: 1 << 20}
+	z := gz(t, strings.Repeat(" ", ir.Limit+1))
+	if _, err := ir.Read(strings.NewReader(z)); err == nil || !strings.Contains(err.Error(), "larger than 1048576 bytes") {
+		t.Errorf("an input over the limit: %v", err)
 	}
 }
 

@@ -82,7 +82,7 @@ func TestInflate(t *testing.T) {
 // whichever gunzipper reads it.
 func TestInflateBounds(t *testing.T) {
 	var ir InputReader
-	data, rest, err := ir.Open(bytes.NewReader([]byte(gz(t, strings.Repeat(" ", 3<<20)))), maxInput)
+	data, rest, err := ir.Open(bytes.NewReader([]byte(gz(t, strings.Repeat(" ", 3<<20)))), MaxInput)
 	if err != nil || rest != nil || len(data) != 3<<20 {
 		t.Fatalf("%d bytes, rest %v, %v", len(data), rest, err)
 	}

@@ -134,8 +134,7 @@ func TestOpenLarge(t *testing.T) {
 		t.Errorf("%d records, %d of %d stored bytes and %d of %d decompressed bytes read", records, ir.Compressed, len(in), ir.Decompressed, b.Len())
 	}
 
-	defer func(old int) { maxInput = old }(maxInput)
-	maxInput = b.Len() / 2
+	ir.Limit = b.Len() / 2
 	data, rest, err = ir.Open(strings.NewReader(in), 64<<10)
 	if err != nil || rest == nil {
 		t.Fatalf("Open: %v", err)
@@ -233,15 +232,13 @@ func TestOpenStored(t *testing.T) {
 		b.WriteString(strings.Replace(rec1, `"e1"`, fmt.Sprintf(`"e%d"`, i), 1) + "\n")
 	}
 	in := gz(t, b.String())
-	defer func(n int64) { rawWhole = n }(rawWhole)
-	rawWhole = 100
-	var ir InputReader
+	ir := InputReader{StoredWhole: 100}
 	data, rest, err := ir.Open(strings.NewReader(in), 1<<20)
 	if err != nil || rest != nil || string(data) != b.String() || ir.Compressed != int64(len(in)) {
 		t.Fatalf("streamed: %d bytes, rest %v, %d stored bytes read of %d, %v", len(data), rest, ir.Compressed, len(in), err)
 	}
 
-	rawWhole = 8 << 20
+	ir.StoredWhole = 8 << 20
 	cut := []byte(in[:len(in)/2])
 	data, _, err = ir.Open(&failAfter{r: bytes.NewReader(cut), err: errors.New("connection reset")}, 1<<20)
 	if err == nil || !strings.Contains(err.Error(), "read: after") || !strings.Contains(err.Error(), "connection reset") {
