@@ -38,6 +38,12 @@ func DigestEmail(d digest.Digest) string {
 	if d.Suppressed > 0 {
 		fmt.Fprintf(&b, "%s suppressed by the suppressions file, and not listed.\n", plural(d.Suppressed, "finding"))
 	}
+	if len(d.Expired) > 0 {
+		fmt.Fprintf(&b, "\nSuppressions that have expired (what they muted alerts again):\n")
+		for _, e := range d.Expired {
+			fmt.Fprintf(&b, "  - %s\n", oneLine(e))
+		}
+	}
 	if d.Unread > 0 {
 		fmt.Fprintf(&b, "%s failed: what they would have read was not judged; the audit function's log names each.\n", plural(d.Unread, "read"))
 	}

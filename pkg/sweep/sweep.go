@@ -226,6 +226,9 @@ func (s *Sweep) publish(ctx context.Context, started time.Time, accounts, region
 	}
 	d := digest.New(started, accounts, regions, kept, unread)
 	d.Suppressed = suppressed
+	for _, e := range s.Suppress.Expired(started) {
+		d.Expired = append(d.Expired, fmt.Sprintf("%s: %s, expired %s", e.Where(), e.Reason, e.Expires.Format(time.DateOnly)))
+	}
 	in, err := notify.DigestInput(s.Topic, d)
 	if err != nil {
 		return err
