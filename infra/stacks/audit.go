@@ -100,7 +100,7 @@ func (s *MonitorStack) addAudit(cfg Config, asset string) {
 			Actions: jsii.Strings("sts:AssumeRole"),
 			// The member accounts' audit role, by name, in any account:
 			// the organization's accounts are listed at run time.
-			Resources: &[]*string{s.Stack.FormatArn(&awscdk.ArnComponents{
+			Resources: &[]*string{s.FormatArn(&awscdk.ArnComponents{
 				Service: jsii.String("iam"), Region: jsii.String(""), Account: jsii.String("*"),
 				Resource: jsii.String("role"), ResourceName: jsii.String(names.AuditRole),
 			})},
@@ -130,7 +130,7 @@ func (s *MonitorStack) addAudit(cfg Config, asset string) {
 	// which only this account's schedules may assume.
 	invoker := awsiam.NewRole(s.Stack, jsii.String("AuditScheduleRole"), &awsiam.RoleProps{
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), nil).WithConditions(&map[string]any{
-			"StringEquals": map[string]any{"aws:SourceAccount": s.Stack.Account()},
+			"StringEquals": map[string]any{"aws:SourceAccount": s.Account()},
 		}),
 		Description: jsii.String("lambdawatch audit schedule: invoke the audit function"),
 	})
@@ -192,7 +192,7 @@ func (s *ForwarderStack) addMemberAuditRole(props *ForwarderStackProps) {
 	here := awscdk.NewCfnCondition(s.Stack, jsii.String("AuditRoleHere"), &awscdk.CfnConditionProps{
 		Expression: awscdk.Fn_ConditionEquals(awscdk.Aws_REGION(), jsii.String(props.CentralRegion)),
 	})
-	caller := s.Stack.FormatArn(&awscdk.ArnComponents{
+	caller := s.FormatArn(&awscdk.ArnComponents{
 		Service: jsii.String("iam"), Region: jsii.String(""), Account: jsii.String(props.CentralAccountID),
 		Resource: jsii.String("role"), ResourceName: jsii.String(props.Names.AuditFunctionRole),
 	})

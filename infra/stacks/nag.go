@@ -41,7 +41,7 @@ func suppressMonitor(m *MonitorStack) {
 	// The Slack dead-letter queue needs none: cdk-nag sees it is the Slack
 	// queue's redrive target.
 	if m.Audit != nil {
-		suppressPath(m.Stack, "/"+*m.Stack.StackName()+"/AuditRole/DefaultPolicy/Resource", "AwsSolutions-IAM5",
+		suppressPath(m.Stack, "/"+*m.StackName()+"/AuditRole/DefaultPolicy/Resource", "AwsSolutions-IAM5",
 			"The audit reads every function, layer, role, API, load balancer and web ACL of the account: its read calls (and only those, AuditReadActions) take every resource; organizations:ListAccounts takes none; sts:AssumeRole names the member accounts' audit role, in accounts known only at run time.")
 		suppress(m.AuditScheduleRole, "AwsSolutions-IAM5",
 			"The CDK's scheduler target grants lambda:InvokeFunction on the audit function and its qualifiers (ARN:*); the function is the only one named, and the role can be assumed only by this account's schedules.")
