@@ -111,8 +111,12 @@ func BenchmarkAuditScaling(b *testing.B) {
 	}
 	fake := httptest.NewServer(fakeLambda(n))
 	b.Cleanup(fake.Close)
-	for _, c := range []int{2, 4, 8, 16, 32, 64} {
-		b.Run(fmt.Sprintf("concurrency=%d", c), func(b *testing.B) {
+	runs := []struct {
+		c      int
+		quotas bool
+	}{{2, false}, {4, false}, {8, false}, {16, false}, {32, false}, {64, false}, {8, true}}
+	for _, run := range runs {
+		b.Run(fmt.Sprintf("quotas=%v/concurrency=%d", run.quotas, run.c), func(b *testing.B) {
 			proxy := motoserver.NewProxy(b, fake.URL, motoserver.ProxyOptions{Delay: 20 * time.Millisecond})
 			mcfg := config(moto.URL, auditfixture.Region)
 			lcfg := config(proxy.URL, auditfixture.Region)
@@ -125,7 +129,7 @@ func BenchmarkAuditScaling(b *testing.B) {
 			}
 			for b.Loop() {
 				proxy.Reset()
-				inv := audit.New(audit.Options{Concurrency: c, WAFInterval: -1}).Audit(ctx, acct, []string{auditfixture.Region})
+				inv := audit.New(audit.Options{Concurrency: run.c, WAFInterval: -1, LambdaQuotas: run.quotas}).Audit(ctx, acct, []string{auditfixture.Region})
 				if got := len(inv.Regions[0].Functions); got != n || len(inv.Regions[0].Errors) > 0 {
 					b.Fatalf("read %d functions, errors %v", got, inv.Regions[0].Errors)
 				}
