@@ -20,6 +20,10 @@ func (r *regionRun) functions(ctx context.Context, rs *roleReader) {
 	var (
 		fns []*Function
 		wg  sync.WaitGroup
+		// Functions read at once: enough to keep every slot busy, few
+		// enough that functions finish in the order found and the
+		// progress shows it.
+		inFlight = newSem(4 * r.a.opts.Concurrency)
 	)
 	p := lambda.NewListFunctionsPaginator(r.c.Lambda, &lambda.ListFunctionsInput{})
 	for p.HasMorePages() {
@@ -51,7 +55,7 @@ func (r *regionRun) functions(ctx context.Context, rs *roleReader) {
 				rs.read(ctx, f.Role)
 			}
 			wg.Go(func() {
-				r.function(ctx, f)
+				_ = inFlight.do(ctx, func() error { r.function(ctx, f); return nil })
 				if r.a.opts.Progress != nil {
 					r.a.opts.Progress.Done(1)
 				}
