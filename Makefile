@@ -5,7 +5,7 @@ ARCH    ?= arm64
 GOARCH_arm64  := arm64
 GOARCH_x86_64 := amd64
 LAMBDA_GOARCH := $(GOARCH_$(ARCH))
-FUNCTIONS := monitor slack
+FUNCTIONS := monitor slack audit
 CDK_ARGS ?=
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20

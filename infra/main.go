@@ -40,11 +40,30 @@ func run(props *awscdk.AppProps) (err error) {
 		return err
 	}
 	assets := stacks.AssetsFor(cfg.Architecture)
-	for _, dir := range []string{assets.Monitor, assets.Slack} {
+	dirs := []string{assets.Monitor, assets.Slack}
+	if cfg.Audit {
+		dirs = append(dirs, assets.Audit)
+	}
+	for _, dir := range dirs {
 		if _, err := os.Stat(filepath.Join(dir, "bootstrap")); err != nil {
 			return fmt.Errorf("%s/bootstrap is missing: build it first with `make bootstraps ARCH=%s` (or use `make synth ARCH=%s`)",
 				dir, cfg.Architecture, cfg.Architecture)
 		}
+	}
+	if cfg.Suppressions != "" {
+		// The layer's asset: a folder with the file alone.
+		dir := filepath.Join("build", "suppressions")
+		data, err := os.ReadFile(cfg.Suppressions)
+		if err == nil {
+			err = os.MkdirAll(dir, 0o755)
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, stacks.SuppressionsFile), data, 0o644)
+		}
+		if err != nil {
+			return fmt.Errorf("context suppressions: %w", err)
+		}
+		assets.Suppressions = dir
 	}
 	stacks.ApplyNag(app, stacks.Build(app, cfg, assets))
 	app.Synth(nil)

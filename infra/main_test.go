@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -17,12 +18,23 @@ import (
 func TestRun(t *testing.T) {
 	root := t.TempDir()
 	t.Chdir(root)
-	for _, fn := range []string{"monitor", "slack"} {
+	for _, fn := range []string{"monitor", "slack", "audit"} {
 		dir := filepath.Join(root, "build", "arm64", fn)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte(fn), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	good := filepath.Join(t.TempDir(), "good.yaml")
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	expires := time.Now().AddDate(0, 1, 0).Format(time.DateOnly)
+	for path, body := range map[string]string{
+		good: "suppressions:\n  - rule: public-invoke\n    account: \"111122223333\"\n    reason: approved\n    expires: " + expires + "\n",
+		bad:  "suppressions:\n  - rule: public-invoke\n    reason: approved\n",
+	} {
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -35,6 +47,10 @@ func TestRun(t *testing.T) {
 			wantErr: []string{"context minSeverity", "SEVERE"}},
 		{name: "bootstraps not built", context: `{"architecture":"x86_64"}`,
 			wantErr: []string{"build/x86_64/monitor/bootstrap is missing", "make bootstraps ARCH=x86_64"}},
+		{name: "suppressions", context: `{"architecture":"arm64","suppressions":"` + good + `"}`,
+			wantFiles: []string{"LambdaWatch.template.json"}},
+		{name: "suppressions that do not load", context: `{"architecture":"arm64","suppressions":"` + bad + `"}`,
+			wantErr: []string{"context suppressions", "bad.yaml:2"}},
 		{name: "default stack", context: `{"architecture":"arm64"}`,
 			wantFiles: []string{"LambdaWatch.template.json", "AwsSolutions-*LambdaWatch-NagReport.csv"}},
 		{name: "organization", context: `{"orgId":"o-abc123def4","centralAccountId":"111111111111","centralRegion":"eu-west-1","regions":"us-east-1"}`,

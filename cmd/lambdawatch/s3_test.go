@@ -58,9 +58,9 @@ func writeArchive(t *testing.T) (string, cloudtrailtest.Written) {
 	return dir, w
 }
 
-// TestFiltersLocal: --since, --until, --accounts and --regions give the
-// findings of a full scan that fall within them, and skip the folders
-// outside them.
+// TestFiltersLocal: --since and --until (a date meaning the whole day),
+// --accounts and --regions reach the hunt: the findings of a full scan
+// that fall within them, and no folder read outside them.
 func TestFiltersLocal(t *testing.T) {
 	dir, _ := writeArchive(t)
 	all, _, code := scanArgs(t, dir)
@@ -89,27 +89,13 @@ func TestFiltersLocal(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("got %d findings, want %d", len(got), len(want))
 	}
-	// Day folders out of range are not read: 288 files on the day, and
-	// files of the days either side within the delivery margin.
 	if n := readFiles(t, stderr); n < 288 || n > 2*288 {
 		t.Errorf("read %d files for one day", n)
 	}
-
-	for _, tt := range []struct {
-		args []string
-		want int // findings
-	}{
-		{[]string{"--accounts", "111122223333"}, len(every)},
-		{[]string{"--accounts", "999999999999"}, 0},
-		{[]string{"--regions", "eu-west-1"}, len(every)},
-		{[]string{"--regions", "us-east-1"}, 0},
-	} {
-		out, stderr, code := scanArgs(t, append(tt.args, dir)...)
-		if code != exitOK || len(findings(t, out)) != tt.want {
-			t.Errorf("%v: exit %d, %d findings, want %d: %s", tt.args, code, len(findings(t, out)), tt.want, stderr)
-		}
-		if tt.want == 0 && readFiles(t, stderr) != 0 {
-			t.Errorf("%v: read files of another account or region: %s", tt.args, stderr)
+	for _, args := range [][]string{{"--accounts", "999999999999"}, {"--regions", "us-east-1"}} {
+		out, stderr, code := scanArgs(t, append(args, dir)...)
+		if code != exitOK || len(findings(t, out)) != 0 || readFiles(t, stderr) != 0 {
+			t.Errorf("%v: exit %d, %d findings: %s", args, code, len(findings(t, out)), stderr)
 		}
 	}
 

@@ -5,12 +5,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
@@ -105,10 +105,66 @@ func TestScanJSONFields(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"eventID", "eventTime", "eventName", "rule", "severity", "outcome", "account", "region", "function", "principal", "actor", "sourceIPAddress", "userAgent", "summary"} {
+	for _, k := range []string{"eventID", "eventTime", "eventName", "rule", "severity", "outcome", "resource", "resourceType", "account", "region", "function", "principal", "actor", "sourceIPAddress", "userAgent", "summary"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON output lacks %q: %s", k, stdout.String())
 		}
+	}
+}
+
+// TestScanSuppressions: a suppressed finding is still printed, marked
+// with its reason, counted, and fails nothing; a file that does not load
+// stops the scan before it reads anything.
+func TestScanSuppressions(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	expires := time.Now().AddDate(0, 1, 0).Format(time.DateOnly)
+	if err := os.WriteFile(good, []byte("suppressions:\n  - rule: public-invoke\n    resource: \"*orders-webhook:prod\"\n    reason: a public webhook, approved\n    expires: "+expires+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sample := "../../events/public-invoke-on-alias.json"
+	var stdout, stderr bytes.Buffer
+	code := run(append(append([]string{"scan", "--format", "json", "--suppressions", good, "--fail-on", "HIGH"}, sampleConfig...), sample), nil, &stdout, &stderr)
+	var f detect.Finding
+	if err := json.Unmarshal(stdout.Bytes(), &f); err != nil {
+		t.Fatalf("%v: %s", err, stdout.String())
+	}
+	if code != exitOK || f.Suppressed != "a public webhook, approved" || !strings.Contains(stderr.String(), "(1 suppressed)") {
+		t.Errorf("exit %d, suppressed %q, summary %q; want 0, the reason, and the count", code, f.Suppressed, stderr.String())
+	}
+	stdout.Reset()
+	run(append(append([]string{"scan", "--suppressions", good}, sampleConfig...), sample), nil, &stdout, &bytes.Buffer{})
+	if !strings.Contains(stdout.String(), "CRITICAL (suppressed)") {
+		t.Errorf("the table does not mark the finding suppressed:\n%s", stdout.String())
+	}
+
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("suppressions:\n  - rule: public-invoke\n    expires: "+expires+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	code = run([]string{"scan", "--suppressions", bad, sample}, nil, &stdout, &stderr)
+	if code != exitUsage || stdout.Len() != 0 || !strings.Contains(stderr.String(), "bad.yaml:2") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 2, nothing read, and the line named", code, stdout.String(), stderr.String())
+	}
+}
+
+// TestScanASFF: --format asff writes one AWS Security Finding Format
+// finding a line, with the Id the finding's rule and resource give.
+func TestScanASFF(t *testing.T) {
+	var stdout bytes.Buffer
+	code := run(append(append([]string{"scan", "--format", "asff"}, sampleConfig...), "../../events/public-invoke-on-alias.json"), nil, &stdout, &bytes.Buffer{})
+	var got struct {
+		SchemaVersion, Id, GeneratorId, AwsAccountId string
+		Resources                                    []struct{ Type, Id string }
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatalf("exit %d: %v: %s", code, err, stdout.String())
+	}
+	if got.SchemaVersion != "2018-10-08" || got.GeneratorId != "lambdawatch/public-invoke" || !strings.HasPrefix(got.Id, "lambdawatch/") ||
+		len(got.Resources) != 1 || got.Resources[0].Type != "AwsLambdaFunction" || !strings.HasSuffix(got.Resources[0].Id, ":function:orders-webhook:prod") {
+		t.Errorf("ASFF finding %+v", got)
 	}
 }
 
@@ -244,62 +300,6 @@ func TestScanTextEscapes(t *testing.T) {
 	}
 }
 
-// TestScanWalk: symbolic links are followed (once), hidden entries and
-// CloudTrail's digest files skipped.
-func TestScanWalk(t *testing.T) {
-	good, err := os.ReadFile("../../events/public-invoke-addpermission-star.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	write := func(name string, data []byte) {
-		t.Helper()
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("logs/a.json", good)
-	write("logs/.hidden.json", []byte("not json"))
-	write("logs/notes.txt", []byte("not json"))
-	write("AWSLogs/1/CloudTrail-Digest/eu-west-1/x.json", []byte(`{"digestStartTime":"2026-11-20T10:00:00Z","logFiles":[]}`))
-	write("AWSLogs/1/CloudTrail/eu-west-1/1_CloudTrail-Digest_x.json", []byte("not json"))
-	write("other/b.json", good)
-	for _, link := range []struct{ old, new string }{
-		{"../other", "logs/linked-folder"},
-		{"../other/b.json", "logs/linked-file.json"},
-		{"..", "logs/loop"},
-	} {
-		if err := os.Symlink(link.old, filepath.Join(dir, link.new)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Symlink(filepath.Join(dir, "logs"), filepath.Join(dir, "root-link")); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		path   string
-		inputs int
-	}{
-		{filepath.Join(dir, "logs"), 3},      // a.json, linked-file.json, linked-folder/b.json; the loop leads to dir, walked once
-		{filepath.Join(dir, "root-link"), 3}, // a link to a folder is walked
-		{dir, 3},                             // the same three, each folder once
-	}
-	for _, tt := range tests {
-		var stdout, stderr bytes.Buffer
-		code := run([]string{"scan", "--format", "json", tt.path}, nil, &stdout, &stderr)
-		if code != exitOK {
-			t.Errorf("%s: exit %d: %s", tt.path, code, stderr.String())
-		}
-		if !strings.Contains(stderr.String(), fmt.Sprintf("from %d inputs", tt.inputs)) {
-			t.Errorf("%s: %s", tt.path, stderr.String())
-		}
-	}
-}
-
 func TestCell(t *testing.T) {
 	tests := map[string]string{
 		"":                    "-",
@@ -332,44 +332,5 @@ func TestRun(t *testing.T) {
 		if !strings.Contains(stdout.String(), r.ID) {
 			t.Errorf("rules output lacks %s", r.ID)
 		}
-	}
-}
-
-// TestScanOrder: inputs judged in parallel come out in the order a single
-// worker gives, which is the order of the paths and of the walk.
-func TestScanOrder(t *testing.T) {
-	s := scanner{engine: detect.New(detect.Config{TrustedAccounts: []string{"444455556666"}, OrgID: "o-a1b2c3d4e5"}), min: detect.Info}
-	paths := []string{"../../events", "../../events/public-layer.json", "../../events/no-such-file.json", "-"}
-	stdin, err := os.ReadFile("../../events/permission-removed.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	collect := func(workers int) []string {
-		var out []string
-		for res := range s.scan(paths, bytes.NewReader(stdin), workers) {
-			for _, f := range res.findings {
-				out = append(out, f.EventID+" "+f.Rule)
-			}
-			out = append(out, res.errs...)
-		}
-		return out
-	}
-	one := collect(1)
-	if len(one) < 30 || !strings.Contains(one[len(one)-1], "permission-removed") {
-		t.Fatalf("one worker: %d lines, last %q", len(one), one[len(one)-1])
-	}
-	for _, workers := range []int{2, 8} {
-		if got := collect(workers); !slices.Equal(got, one) {
-			t.Errorf("%d workers:\n%v\nwant\n%v", workers, got, one)
-		}
-	}
-	// A consumer that stops early stops the walk.
-	n := 0
-	for range s.scan(paths, bytes.NewReader(stdin), 4) {
-		n++
-		break
-	}
-	if n != 1 {
-		t.Errorf("%d results after break", n)
 	}
 }

@@ -24,6 +24,7 @@ type config struct {
 	WebhookURL string     // envvar.SlackWebhookURL: for local runs, instead of the secret
 	APIURL     string     // envvar.SlackAPIURL: Web API base for bot tokens (tests, local fakes)
 	LogLevel   slog.Level // envvar.LogLevel: debug, info (default), warn, error
+	StateTable string     // envvar.StateTable: what was posted, across batches and containers
 }
 
 func configFromEnv(getenv func(string) string) (config, error) {
@@ -31,6 +32,7 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		SecretARN:  strings.TrimSpace(getenv(envvar.SlackSecretARN)),
 		WebhookURL: strings.TrimSpace(getenv(envvar.SlackWebhookURL)),
 		APIURL:     strings.TrimSpace(getenv(envvar.SlackAPIURL)),
+		StateTable: strings.TrimSpace(getenv(envvar.StateTable)),
 	}
 	switch {
 	case c.SecretARN == "" && c.WebhookURL == "":

@@ -9,6 +9,7 @@
 //	                   {"bot_token": ..., "channel": ...}; read once per cold start
 //	SLACK_WEBHOOK_URL  instead of the secret, for local runs (http allowed)
 //	SLACK_API_URL      Web API base for bot tokens (a local fake); optional
+//	STATE_TABLE        DynamoDB table that remembers what was posted; optional
 //	LOG_LEVEL          debug, info (default), warn or error
 package main
 
@@ -18,8 +19,12 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/lambdawatch/lambdawatch/pkg/state"
 )
 
 func main() {
@@ -30,13 +35,16 @@ func main() {
 		log.Error("bad configuration", "err", err)
 		os.Exit(1)
 	}
+	awsCfg := func(ctx context.Context) (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) }
 	h, err := setup(context.Background(), c, log, func(ctx context.Context) (SecretGetter, error) {
-		cfg, err := awsconfig.LoadDefaultConfig(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return secretsmanager.NewFromConfig(cfg), nil
+		cfg, err := awsCfg(ctx)
+		return secretsmanager.NewFromConfig(cfg), err
 	})
+	if err == nil && c.StateTable != "" {
+		var cfg aws.Config
+		cfg, err = awsCfg(context.Background())
+		h.State = state.New(dynamodb.NewFromConfig(cfg), c.StateTable)
+	}
 	if err != nil {
 		// Failing the cold start leaves the messages in the queue.
 		log.Error("setup failed", "err", err)

@@ -50,6 +50,7 @@ func Build(app awscdk.App, cfg Config, assets Assets) *Stacks {
 			CentralAccountID: cfg.CentralAccountID,
 			CentralRegion:    cfg.CentralRegion,
 			Names:            cfg.Names(),
+			Audit:            cfg.Audit,
 		}))
 	}
 	return out

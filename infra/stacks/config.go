@@ -9,15 +9,18 @@
 package stacks
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 	"github.com/lambdawatch/lambdawatch/pkg/envvar"
+	suppressions "github.com/lambdawatch/lambdawatch/pkg/suppress"
 )
 
 // Context keys, as set in cdk.json or with `cdk synth -c key=value`.
@@ -36,6 +39,9 @@ const (
 	CtxRegions            = "regions"
 	CtxMonitorPrefix      = "monitorPrefix"
 	CtxDeployRoles        = "deployRoles"
+	CtxAudit              = "audit"
+	CtxAuditSchedule      = "auditSchedule"
+	CtxSuppressions       = "suppressions"
 )
 
 // ContextKeys lists every key the app reads; cdk.json lists each with its
@@ -44,7 +50,11 @@ var ContextKeys = []string{
 	CtxTrustedAccounts, CtxOrgID, CtxMinSeverity, CtxAlertEmails, CtxSlackSecretArn,
 	CtxSlackMinSeverity, CtxArchitecture, CtxReserveConcurrency, CtxCreateTrail,
 	CtxCentralAccountID, CtxCentralRegion, CtxRegions, CtxMonitorPrefix, CtxDeployRoles,
+	CtxAudit, CtxAuditSchedule, CtxSuppressions,
 }
+
+// DefaultAuditSchedule runs the audit once a day.
+const DefaultAuditSchedule = "rate(1 day)"
 
 // DefaultMonitorPrefix starts the physical names of lambdawatch's resources
 // unless the context says otherwise.
@@ -95,6 +105,14 @@ type Config struct {
 	// rules, which read MONITOR_PREFIX, know lambdawatch's own resources.
 	MonitorPrefix string
 
+	// Audit adds the scheduled audit, run on AuditSchedule (an
+	// EventBridge Scheduler expression: rate(...), cron(...)).
+	Audit         bool
+	AuditSchedule string
+	// Suppressions is the path of a suppressions file (docs/suppressions.md)
+	// bundled with the monitor and the audit; it is checked at synth.
+	Suppressions string
+
 	// DeployRoles are glob patterns (* for any run of characters) on the
 	// names of the roles whose CloudFormation calls are the deployment, not
 	// tampering; they reach the monitor as MONITOR_DEPLOY_ROLES. Empty
@@ -112,6 +130,8 @@ func (c Config) Organization() bool { return c.CentralAccountID != "" }
 // checked by awsid, as the monitor checks them at cold start.
 var (
 	emailRE = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
+	// EventBridge Scheduler's recurring expressions.
+	scheduleRE = regexp.MustCompile(`^(rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$`)
 	// A complete secret's name ends with the 6 random characters Secrets
 	// Manager appends to it; IAM then needs no wildcard.
 	secretNameRE = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$`)
@@ -224,6 +244,18 @@ func ParseConfig(get func(key string) any) (Config, error) {
 		Regions:            list(CtxRegions),
 		MonitorPrefix:      str(CtxMonitorPrefix),
 		DeployRoles:        list(CtxDeployRoles),
+		Audit:              boolean(CtxAudit, false),
+		AuditSchedule:      cmp.Or(str(CtxAuditSchedule), DefaultAuditSchedule),
+		Suppressions:       str(CtxSuppressions),
+	}
+	if c.Suppressions != "" {
+		// The functions would refuse it at cold start: refuse it now.
+		if _, err := suppressions.Load(c.Suppressions, time.Now()); err != nil {
+			bad(CtxSuppressions, "%v", err)
+		}
+	}
+	if !scheduleRE.MatchString(c.AuditSchedule) {
+		bad(CtxAuditSchedule, "%q: want an EventBridge Scheduler expression such as rate(1 day), rate(12 hours) or cron(0 6 * * ? *)", c.AuditSchedule)
 	}
 	// Slack gets what the monitor publishes unless told to be quieter.
 	c.SlackMinSeverity = severity(CtxSlackMinSeverity, c.MinSeverity)

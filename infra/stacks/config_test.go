@@ -283,8 +283,8 @@ func TestParseConfig(t *testing.T) {
 
 func TestAssetsFor(t *testing.T) {
 	for arch, want := range map[string]stacks.Assets{
-		stacks.ArchARM64: {Monitor: "build/arm64/monitor", Slack: "build/arm64/slack"},
-		stacks.ArchX8664: {Monitor: "build/x86_64/monitor", Slack: "build/x86_64/slack"},
+		stacks.ArchARM64: {Monitor: "build/arm64/monitor", Slack: "build/arm64/slack", Audit: "build/arm64/audit"},
+		stacks.ArchX8664: {Monitor: "build/x86_64/monitor", Slack: "build/x86_64/slack", Audit: "build/x86_64/audit"},
 	} {
 		if got := stacks.AssetsFor(arch); got != want {
 			t.Errorf("AssetsFor(%s) = %+v, want %+v (the Makefile's bootstraps target)", arch, got, want)

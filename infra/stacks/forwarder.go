@@ -17,6 +17,8 @@ type ForwarderStackProps struct {
 	CentralAccountID string
 	CentralRegion    string
 	Names            Names
+	// Audit adds the role the central audit function assumes here.
+	Audit bool
 }
 
 // ForwarderStack forwards one account's and region's Lambda calls, and the
@@ -41,6 +43,7 @@ type ForwarderStack struct {
 	DLQAlarm    awscloudwatch.Alarm
 	CentralBus  awsevents.IEventBus
 	ForwardHere awscdk.CfnCondition
+	AuditRole   awsiam.Role // nil unless the audit is on; created in the central region only
 }
 
 // NewForwarderStack builds a forwarder stack.
@@ -102,6 +105,10 @@ func NewForwarderStack(scope constructs.Construct, id string, props *ForwarderSt
 		"lambdawatch: forward Lambda permission calls, and EventBridge calls on the forward-tamper rule, to the central event bus")
 	s.TamperRule = s.forwardRule("ForwardTamperRule", props.Names.ForwardTamperRule, tamperPattern(props.Names.ForwardTamperRule),
 		"lambdawatch: forward CloudTrail, EventBridge, SNS and SQS calls that could blind lambdawatch to the central event bus")
+
+	if props.Audit {
+		s.addMemberAuditRole(props)
+	}
 
 	awscdk.NewCfnOutput(stack, jsii.String("CentralEventBusArn"), &awscdk.CfnOutputProps{
 		Value:       busArn,

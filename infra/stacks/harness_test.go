@@ -42,7 +42,9 @@ var (
 	single  *layout // the default stack, with emails, trusted accounts and a quieter Slack
 	variant *layout // x86_64, an existing secret, no reserved concurrency, no emails, a trail, deploy roles
 	org     *layout // the organization layout, with its own prefix
-	assets  stacks.Assets
+	// The scheduled audit, in one account and in the organization.
+	audited, auditedOrg *layout
+	assets              stacks.Assets
 )
 
 func TestMain(m *testing.M) {
@@ -63,8 +65,8 @@ func run(m *testing.M) (code int, err error) {
 	defer os.RemoveAll(tmp)
 	// Stand-ins for the Makefile's bootstraps: distinct contents, so that
 	// the tests can tell which asset each function got.
-	assets = stacks.Assets{Monitor: filepath.Join(tmp, "monitor"), Slack: filepath.Join(tmp, "slack")}
-	for dir, content := range map[string]string{assets.Monitor: "monitor bootstrap", assets.Slack: "slack bootstrap"} {
+	assets = stacks.Assets{Monitor: filepath.Join(tmp, "monitor"), Slack: filepath.Join(tmp, "slack"), Audit: filepath.Join(tmp, "audit")}
+	for dir, content := range map[string]string{assets.Monitor: "monitor bootstrap", assets.Slack: "slack bootstrap", assets.Audit: "audit bootstrap"} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return 1, err
 		}
@@ -96,6 +98,15 @@ func run(m *testing.M) (code int, err error) {
 			"deployRoles":        "cdk-*-cfn-exec-role-*, deployer",
 		}},
 		{&org, "org", map[string]any{
+			"orgId":            testOrg,
+			"centralAccountId": testAccount,
+			"centralRegion":    testRegion,
+			"regions":          "us-east-1",
+			"monitorPrefix":    testPrefix,
+		}},
+		{&audited, "audited", map[string]any{"audit": true, "auditSchedule": "rate(12 hours)"}},
+		{&auditedOrg, "audited-org", map[string]any{
+			"audit":            true,
 			"orgId":            testOrg,
 			"centralAccountId": testAccount,
 			"centralRegion":    testRegion,

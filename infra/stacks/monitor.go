@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudtrail"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -72,12 +73,20 @@ const (
 type Assets struct {
 	Monitor string
 	Slack   string
+	Audit   string
+	// Suppressions is a folder holding suppressions.yaml alone, the
+	// file of Config.Suppressions; empty for none.
+	Suppressions string
 }
+
+// SuppressionsFile is the suppressions file's name in its asset: the
+// layer puts it at /opt/suppressions.yaml.
+const SuppressionsFile = "suppressions.yaml"
 
 // AssetsFor returns the Makefile's asset folders for an architecture,
 // relative to the repository root (where cdk.json runs the app).
 func AssetsFor(arch string) Assets {
-	return Assets{Monitor: "build/" + arch + "/monitor", Slack: "build/" + arch + "/slack"}
+	return Assets{Monitor: "build/" + arch + "/monitor", Slack: "build/" + arch + "/slack", Audit: "build/" + arch + "/audit"}
 }
 
 // MonitorStackProps configure the monitor stack.
@@ -116,6 +125,8 @@ type MonitorStack struct {
 	Alarms          []awscloudwatch.Alarm
 	Trail           awscloudtrail.Trail // nil unless Config.CreateTrail
 	TrailBucket     awss3.Bucket        // nil unless Config.CreateTrail
+	StateTable      awsdynamodb.Table
+	auditFields     // nil unless Config.Audit
 }
 
 // NewMonitorStack builds the monitor stack.
@@ -313,6 +324,13 @@ func NewMonitorStack(scope constructs.Construct, id string, props *MonitorStackP
 	}))
 
 	s.addAlarms()
+	s.addState()
+	if cfg.Audit {
+		s.addAudit(cfg, props.Assets.Audit)
+	}
+	if props.Assets.Suppressions != "" {
+		s.addSuppressions(props.Assets.Suppressions)
+	}
 	if cfg.CreateTrail {
 		s.Trail, s.TrailBucket = newTrail(stack)
 	}
@@ -327,6 +345,24 @@ func NewMonitorStack(scope constructs.Construct, id string, props *MonitorStackP
 		out("CentralEventBusArn", "Forwarders in member accounts and regions send here", s.CentralBus.EventBusArn())
 	}
 	return s
+}
+
+// addSuppressions bundles the suppressions file as a layer of the
+// functions that alert: the monitor and the audit.
+func (s *MonitorStack) addSuppressions(asset string) {
+	layer := awslambda.NewLayerVersion(s.Stack, jsii.String("Suppressions"), &awslambda.LayerVersionProps{
+		Code:               awslambda.Code_FromAsset(jsii.String(asset), nil),
+		Description:        jsii.String("lambdawatch: the suppressions file"),
+		CompatibleRuntimes: &[]awslambda.Runtime{awslambda.Runtime_PROVIDED_AL2023()},
+	})
+	fns := []awslambda.Function{s.Monitor}
+	if s.Audit != nil {
+		fns = append(fns, s.Audit)
+	}
+	for _, fn := range fns {
+		fn.AddLayers(layer)
+		fn.AddEnvironment(jsii.String(envvar.SuppressionsFile), jsii.String("/opt/"+SuppressionsFile), nil)
+	}
 }
 
 // monitorRule routes the events of pattern on bus (nil: the default bus) to
@@ -403,6 +439,8 @@ type asyncProps struct {
 type fnProps struct {
 	cfg         Config
 	name        string
+	roleName    string  // empty: CloudFormation names the role
+	memory      float64 // MB; 0: 128
 	asset       string
 	description string
 	timeout     float64
@@ -419,10 +457,14 @@ func newFunction(scope constructs.Construct, id string, p fnProps) (awslogs.LogG
 		Retention:     logRetention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
-	role := awsiam.NewRole(scope, jsii.String(id+"Role"), &awsiam.RoleProps{
+	roleProps := &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String(fmt.Sprintf("lambdawatch %s function", strings.ToLower(id))),
-	})
+	}
+	if p.roleName != "" {
+		roleProps.RoleName = jsii.String(p.roleName)
+	}
+	role := awsiam.NewRole(scope, jsii.String(id+"Role"), roleProps)
 	// The log group's ARN ends in ":*", which covers its log streams.
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("WriteOwnLogs"),
@@ -446,7 +488,7 @@ func newFunction(scope constructs.Construct, id string, p fnProps) (awslogs.LogG
 		Handler:               jsii.String("bootstrap"),
 		Code:                  awslambda.Code_FromAsset(jsii.String(p.asset), nil),
 		Role:                  role,
-		MemorySize:            jsii.Number(128),
+		MemorySize:            jsii.Number(max(p.memory, 128)),
 		Timeout:               awscdk.Duration_Seconds(jsii.Number(p.timeout)),
 		Environment:           &env,
 		LogGroup:              logs,

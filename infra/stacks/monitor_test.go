@@ -84,9 +84,11 @@ func TestMonitorEnvironment(t *testing.T) {
 		{org, "", testOrg, "MEDIUM", testPrefix, ""},
 	} {
 		topic := only(t, tt.l.monitorJSON(), "AWS::SNS::Topic", func(p map[string]any) bool { return p["DisplayName"] == "lambdawatch findings" })
+		table := only(t, tt.l.monitorJSON(), "AWS::DynamoDB::Table", nil)
 		check(t, tt.l.name, func() {
 			tt.l.monitor().HasResourceProperties(jsii.String("AWS::Lambda::Function"), obj{
 				"Environment": obj{"Variables": assertions.Match_ObjectEquals(&obj{
+					"STATE_TABLE":      ref(table),
 					"SNS_TOPIC_ARN":    ref(topic),
 					"TRUSTED_ACCOUNTS": tt.trusted,
 					"ORG_ID":           tt.org,
@@ -366,10 +368,11 @@ func TestSlackSecret(t *testing.T) {
 	t.Run("created", func(t *testing.T) {
 		tpl := single.monitorJSON()
 		secret := only(t, tpl, "AWS::SecretsManager::Secret", nil)
+		table := only(t, tpl, "AWS::DynamoDB::Table", nil)
 		check(t, "secret", func() {
 			single.monitor().HasResourceProperties(jsii.String("AWS::SecretsManager::Secret"), obj{"SecretString": "{}"})
 			single.monitor().HasResourceProperties(jsii.String("AWS::Lambda::Function"), obj{
-				"Environment": obj{"Variables": assertions.Match_ObjectEquals(&obj{"SLACK_SECRET_ARN": ref(secret)})},
+				"Environment": obj{"Variables": assertions.Match_ObjectEquals(&obj{"SLACK_SECRET_ARN": ref(secret), "STATE_TABLE": ref(table)})},
 			})
 			single.monitor().HasOutput(jsii.String("SlackSecretArn"), obj{"Value": ref(secret)})
 		})
@@ -377,10 +380,11 @@ func TestSlackSecret(t *testing.T) {
 	})
 	t.Run("existing", func(t *testing.T) {
 		tpl := variant.monitorJSON()
+		table := only(t, tpl, "AWS::DynamoDB::Table", nil)
 		check(t, "secret", func() {
 			variant.monitor().ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(0))
 			variant.monitor().HasResourceProperties(jsii.String("AWS::Lambda::Function"), obj{
-				"Environment": obj{"Variables": assertions.Match_ObjectEquals(&obj{"SLACK_SECRET_ARN": existingSecret})},
+				"Environment": obj{"Variables": assertions.Match_ObjectEquals(&obj{"SLACK_SECRET_ARN": existingSecret, "STATE_TABLE": ref(table)})},
 			})
 		})
 		assertReads(t, tpl, "secretsmanager:GetSecretValue", existingSecret)
@@ -584,8 +588,19 @@ func TestAlarms(t *testing.T) {
 		for _, q := range dlqs {
 			wants = append(wants, want{"AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", obj{"Fn::GetAtt": []any{q, "QueueName"}}})
 		}
+		// And the state table out of reach, counted from the functions' logs.
 		check(t, l.name+": alarm count", func() {
-			l.monitor().ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(float64(len(wants))))
+			l.monitor().ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(float64(len(wants)+1)))
+		})
+		check(t, l.name+": alarm on the state table", func() {
+			l.monitor().HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj{
+				"Namespace": "lambdawatch", "MetricName": "StateUnavailable", "Threshold": float64(1),
+				"AlarmActions": arrayEq(ref(alarmTopic)), "OKActions": arrayEq(ref(alarmTopic)),
+			})
+			l.monitor().ResourceCountIs(jsii.String("AWS::Logs::MetricFilter"), jsii.Number(2))
+			l.monitor().HasResourceProperties(jsii.String("AWS::Logs::MetricFilter"), obj{
+				"FilterPattern": `{ $.msg = "delivery state unavailable" }`,
+			})
 		})
 		for _, w := range wants {
 			check(t, l.name+": alarm on "+w.metric+" of "+jsonString(w.target), func() {

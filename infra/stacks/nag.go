@@ -40,6 +40,14 @@ func suppressMonitor(m *MonitorStack) {
 		"This queue is the dead-letter queue of the monitor's EventBridge targets and asynchronous invocations; a dead-letter queue of its own would only move the problem, and its depth raises an alarm.")
 	// The Slack dead-letter queue needs none: cdk-nag sees it is the Slack
 	// queue's redrive target.
+	if m.Audit != nil {
+		suppressPath(m.Stack, "/"+*m.Stack.StackName()+"/AuditRole/DefaultPolicy/Resource", "AwsSolutions-IAM5",
+			"The audit reads every function, layer, role, API, load balancer and web ACL of the account: its read calls (and only those, AuditReadActions) take every resource; organizations:ListAccounts takes none; sts:AssumeRole names the member accounts' audit role, in accounts known only at run time.")
+		suppress(m.AuditScheduleRole, "AwsSolutions-IAM5",
+			"The CDK's scheduler target grants lambda:InvokeFunction on the audit function and its qualifiers (ARN:*); the function is the only one named, and the role can be assumed only by this account's schedules.")
+		suppress(m.AuditDLQ, "AwsSolutions-SQS3",
+			"This queue is the dead-letter queue of the audit's schedule and fan-out queue; a dead-letter queue of its own would only move the problem, and its depth raises an alarm.")
+	}
 	if m.TrailBucket != nil {
 		suppress(m.TrailBucket, "AwsSolutions-S1",
 			"The bucket holds only the optional trail's log files, which lambdawatch never reads (it gets the events from EventBridge); access logs would need a second bucket, and CloudTrail's log file validation already detects tampering.")
@@ -50,7 +58,19 @@ func suppressMonitor(m *MonitorStack) {
 	}
 }
 
+// suppressPath suppresses a finding on the construct at path, for
+// constructs the CDK makes (a role's default policy).
+func suppressPath(stack awscdk.Stack, path, id, reason string) {
+	cdknag.NagSuppressions_AddResourceSuppressionsByPath(stack, jsii.String(path), &[]*cdknag.NagPackSuppression{
+		{Id: jsii.String(id), Reason: jsii.String(reason)},
+	}, jsii.Bool(true))
+}
+
 func suppressForwarder(f *ForwarderStack) {
+	if f.AuditRole != nil {
+		suppress(f.AuditRole, "AwsSolutions-IAM5",
+			"The central audit reads every function, layer, role, API, load balancer and web ACL of this account: its read calls (and only those, AuditReadActions) take every resource.")
+	}
 	suppress(f.DLQ, "AwsSolutions-SQS3",
 		"This queue is the dead-letter queue of the forwarding rule's target; a dead-letter queue of its own would only move the problem.")
 }

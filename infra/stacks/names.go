@@ -19,6 +19,16 @@ type Names struct {
 	SlackQueue      string
 	MonitorDLQ      string
 	SlackDLQ        string
+	StateTable      string
+	AuditFunction   string
+	AuditSchedule   string
+	AuditQueue      string
+	AuditDLQ        string
+	// AuditFunctionRole is the audit function's role, by name, so that
+	// the member accounts' audit role can trust it; AuditRole is that
+	// role in each member account.
+	AuditFunctionRole string
+	AuditRole         string
 	// CentralBus is the organization's bus in the central account; the
 	// forwarders build its ARN from it.
 	CentralBus string
@@ -43,6 +53,13 @@ func NamesFor(prefix string) Names {
 		SlackQueue:        n("slack"),
 		MonitorDLQ:        n("monitor-dlq"),
 		SlackDLQ:          n("slack-dlq"),
+		StateTable:        n("state"),
+		AuditFunction:     n("audit"),
+		AuditSchedule:     n("audit"),
+		AuditQueue:        n("audit"),
+		AuditDLQ:          n("audit-dlq"),
+		AuditFunctionRole: n("audit-function"),
+		AuditRole:         n("audit"),
 		CentralBus:        prefix,
 		ForwardLambdaRule: n("forward-lambda-calls"),
 		ForwardTamperRule: n("forward-tamper"),

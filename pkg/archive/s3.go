@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
@@ -20,6 +22,14 @@ type API interface {
 	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, optFns ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
 	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 }
+
+// Concurrency is how many objects a scan of a bucket reads at once: an
+// object waits tens of milliseconds on the network, so many are in flight
+// to keep the cores busy, and a scan reads at most Concurrency divided by
+// that wait a second. A client from NewClient keeps a connection for each
+// of them and for each of the DefaultParallel listings Bucket runs, and no
+// more: requests past those wait for a connection.
+const Concurrency = 64
 
 // DefaultParallel is how many listings Bucket runs at once by default.
 const DefaultParallel = 16
@@ -68,6 +78,18 @@ func ParseURL(s string) (bucket, prefix string, err error) {
 // SSO, web identity, container or instance roles. A custom endpoint
 // (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or endpoint_url in the profile)
 // gets path-style requests, which S3-compatible servers expect.
+//
+// The client is shaped for reading many small objects at once:
+//   - it keeps a connection to the bucket's host for every request Bucket
+//     and a scan keep in flight (Concurrency reads, DefaultParallel
+//     listings), and no more: connections are reused rather than closed
+//     after a response and opened again, a TLS handshake each against S3;
+//   - it does not ask S3 for the checksums of objects, unless
+//     response_checksum_validation (or AWS_RESPONSE_CHECKSUM_VALIDATION)
+//     asks for them: TLS already protects each response, and a log file
+//     carries its own CRC-32 in its gzip trailer, which the reader checks.
+//     Validation would hash every byte again, and log a line for every
+//     object stored without a checksum.
 func NewClient(ctx context.Context, optFns ...func(*config.LoadOptions) error) (*s3.Client, error) {
 	cfg, err := config.LoadDefaultConfig(ctx, optFns...)
 	if err != nil {
@@ -76,11 +98,61 @@ func NewClient(ctx context.Context, optFns ...func(*config.LoadOptions) error) (
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1" // S3 needs one to sign; AWS_REGION picks another
 	}
+	if !checksumValidationSet(cfg.ConfigSources) {
+		cfg.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+	}
+	cfg.HTTPClient = pooled(cfg.HTTPClient)
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if o.BaseEndpoint != nil {
 			o.UsePathStyle = true
 		}
+		o.DisableLogOutputChecksumValidationSkipped = true
 	}), nil
+}
+
+// idleConns is how many connections a client keeps to S3: one for each
+// request a scan has in flight, so none is closed only to be opened again.
+const idleConns = Concurrency + DefaultParallel
+
+// pooled gives the SDK's HTTP client a pool of idleConns connections to
+// each host, idle or not. Without the cap on open ones, a request that
+// finds no idle connection dials one even when another is a moment from
+// coming back, and the pool grows past the requests in flight; with it, a
+// request beyond idleConns waits for a connection to come back. A client
+// of another kind, given in the options, is the caller's to shape.
+func pooled(c aws.HTTPClient) aws.HTTPClient {
+	if c == nil {
+		c = awshttp.NewBuildableClient()
+	}
+	b, ok := c.(*awshttp.BuildableClient)
+	if !ok {
+		return c
+	}
+	return b.WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, idleConns)
+		t.MaxIdleConns = max(t.MaxIdleConns, idleConns)
+		t.MaxConnsPerHost = idleConns
+	})
+}
+
+// checksumValidationSet says whether the environment, the shared config
+// or the load options chose whether responses are validated.
+func checksumValidationSet(sources []any) bool {
+	for _, src := range sources {
+		var v aws.ResponseChecksumValidation
+		switch c := src.(type) {
+		case config.EnvConfig:
+			v = c.ResponseChecksumValidation
+		case config.SharedConfig:
+			v = c.ResponseChecksumValidation
+		case config.LoadOptions:
+			v = c.ResponseChecksumValidation
+		}
+		if v != aws.ResponseChecksumValidationUnset {
+			return true
+		}
+	}
+	return false
 }
 
 // URL names key as s3://bucket/key.
@@ -97,24 +169,34 @@ func (b *Bucket) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	return out.Body, nil
 }
 
-// folder is a prefix to list, and its listing, streamed a page at a time.
+// folder is a prefix to list, and what of its listing the reader has not
+// read yet.
 type folder struct {
 	prefix  string
 	flat    bool // list every key below, without a delimiter
 	depth   int  // folders below the prefix the walk started at
 	started bool
-	pages   chan page // closed when the listing ends
+	done    bool      // the listing has ended
+	items   []item    // listed and not yet read, in key order
+	subs    []*folder // listed subfolders the reader has not entered, in key order
+	// The lister waits on more after each page, so that a folder read
+	// ahead holds at most about pageBuffer pages.
+	more    chan struct{}
+	waiting bool // the lister waits on more
 }
 
+// page is one listing response, filed by the walk under its folder.
 type page struct {
+	f     *folder
 	items []item
-	err   error
+	last  bool // the listing ends with this page
 }
 
-// item is an object or a folder in a listing.
+// item is an object, a folder or a listing error, in key order.
 type item struct {
 	obj    Object
-	folder *folder // nil for an object
+	folder *folder // nil for an object or an error
+	err    error   // the listing failed here
 }
 
 func (it item) name() string {
@@ -124,41 +206,27 @@ func (it item) name() string {
 	return it.obj.Key
 }
 
-// level is a folder being read: its listed items and a cursor.
-type level struct {
-	f     *folder
-	items []item
-	next  int
-	done  bool
-}
+// pageKeys is the most keys and folders S3 returns for one request.
+const pageKeys = 1000
 
 // Objects yields the objects to scan in key order, as the listing goes.
-// It walks folder by folder (delimiter /) through the layout, skipping
-// folders the Filter rules out before listing them, and lists up to
-// Parallel folders at once, reading ahead of the consumer in key order. A
-// listing error is yielded with the folder it concerns and the walk goes
-// on; a cancelled context ends it with the context's error.
+//
+// With no bound set, nothing can be skipped by its folder: it lists every
+// key below the prefix, a thousand a request, and keeps the record files.
+// With a bound, it walks folder by folder (delimiter /) through the
+// layout, skipping folders the Filter rules out before listing them, and
+// lists up to Parallel folders at once, reading ahead of the consumer in
+// key order, folders within folders as soon as they are listed, so the
+// walk waits on a level of folders only where the consumer has caught up.
+//
+// A listing error is yielded where the folder it concerns would have
+// been, and the walk goes on; a cancelled context ends it with the
+// context's error.
 func (b *Bucket) Objects(ctx context.Context) iter.Seq2[Object, error] {
 	return func(yield func(Object, error) bool) {
 		parallel := b.Parallel
 		if parallel <= 0 {
 			parallel = DefaultParallel
-		}
-		// Folders started ahead of the reader: enough to keep every
-		// listing slot busy while the reader is in one folder.
-		ahead := 4 * parallel
-		var wg sync.WaitGroup
-		defer wg.Wait()
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		sem := make(chan struct{}, parallel)
-
-		open := 0 // folders started and not yet read to the end
-		start := func(f *folder) {
-			f.started = true
-			f.pages = make(chan page, pageBuffer)
-			open++
-			wg.Go(func() { b.list(ctx, f, sem) })
 		}
 		// Descend rules on the folder the prefix is in, not on a partial
 		// name: s3://bucket/AWSLogs/1111 is a prefix of accounts.
@@ -166,77 +234,185 @@ func (b *Bucket) Objects(ctx context.Context) iter.Seq2[Object, error] {
 		if !b.Filter.Descend(within) {
 			return
 		}
-		root := &folder{prefix: b.Prefix, flat: flatBelow(within, 0)}
-		start(root)
-		stack := []*level{{f: root}}
-		// fill starts the folders next in key order, as far ahead as
-		// allowed.
-		fill := func() {
-			for i := len(stack) - 1; i >= 0 && open < ahead; i-- {
-				for _, it := range stack[i].items[stack[i].next:] {
-					if open >= ahead {
-						return
-					}
-					if it.folder != nil && !it.folder.started {
-						start(it.folder)
-					}
-				}
+		ctx, cancel := context.WithCancel(ctx)
+		w := &walk{
+			b:     b,
+			ctx:   ctx,
+			sem:   make(chan struct{}, parallel),
+			pages: make(chan page, parallel),
+			out:   make(chan result, outBuffer),
+			// Folders started ahead of the reader: enough to keep every
+			// listing slot busy while the reader is in one folder.
+			ahead: 4 * parallel,
+		}
+		defer w.wg.Wait()
+		defer cancel()
+		root := &folder{prefix: b.Prefix, flat: !b.Filter.Bounded() || flatBelow(within, 0)}
+		w.start(root)
+		w.stack = []*folder{root}
+		w.wg.Go(w.run)
+		for r := range w.out {
+			if ctx.Err() != nil {
+				break
+			}
+			if !yield(r.obj, r.err) {
+				return
 			}
 		}
-		for len(stack) > 0 {
-			top := stack[len(stack)-1]
-			if top.next == len(top.items) {
-				if top.done {
-					stack = stack[:len(stack)-1]
-					open--
-					continue
-				}
-				fill()
-				var (
-					pg page
-					ok bool
-				)
-				select {
-				case pg, ok = <-top.f.pages:
-				case <-ctx.Done():
-				}
-				if err := ctx.Err(); err != nil {
-					yield(Object{}, fmt.Errorf("list s3://%s/%s: %w", b.Name, b.Prefix, err))
-					return
-				}
-				if !ok {
-					top.done = true
-					continue
-				}
-				top.items, top.next = pg.items, 0
-				if pg.err != nil && !yield(Object{}, pg.err) {
-					return
-				}
-				continue
-			}
-			it := top.items[top.next]
-			top.next++
-			if it.folder == nil {
-				if !yield(it.obj, nil) {
-					return
-				}
-				continue
-			}
-			// The reader needs this folder now: it starts whatever the
-			// look-ahead allows, so the walk never waits on itself.
-			if !it.folder.started {
-				start(it.folder)
-			}
-			stack = append(stack, &level{f: it.folder})
+		if err := ctx.Err(); err != nil {
+			yield(Object{}, fmt.Errorf("list %s: %w", b.URL(b.Prefix), err))
 		}
 	}
+}
+
+// outBuffer is how many objects the walk holds ready for the consumer.
+const outBuffer = 64
+
+// result is an object or an error, in key order.
+type result struct {
+	obj Object
+	err error
+}
+
+// walk is the state of one Objects: the folders the walk is in, from the
+// prefix down, and the listings under way. One goroutine runs it, so
+// listing ahead goes on while the consumer is busy.
+type walk struct {
+	b     *Bucket
+	ctx   context.Context
+	sem   chan struct{} // a slot for each listing request under way
+	pages chan page     // from the listers to run
+	out   chan result   // from run to the consumer
+	wg    sync.WaitGroup
+	ahead int
+	open  int // folders started and not yet read to their end
+	stack []*folder
+	// more folders may be startable: a page came, or a folder was read
+	// to its end.
+	dirty bool
+}
+
+func (w *walk) start(f *folder) {
+	f.started = true
+	f.more = make(chan struct{}, 1)
+	w.open++
+	w.wg.Go(func() { w.b.list(w.ctx, f, w.sem, w.pages) })
+}
+
+// run sends the objects and errors to w.out in key order, filing pages as
+// they come, until the walk ends or its context does.
+func (w *walk) run() {
+	defer close(w.out)
+	for len(w.stack) > 0 {
+		top := w.stack[len(w.stack)-1]
+		if len(top.items) == 0 {
+			if top.done {
+				w.stack = w.stack[:len(w.stack)-1]
+				w.open--
+				w.dirty = true
+				continue
+			}
+			w.fill()
+			select {
+			case pg := <-w.pages:
+				w.receive(pg)
+			case <-w.ctx.Done():
+				return
+			}
+			continue
+		}
+		it := top.items[0]
+		if it.folder != nil {
+			// it.folder is top.subs[0]: the walk enters it now, and
+			// starts it whatever the look-ahead allows, so it never waits
+			// on itself.
+			top.items, top.subs = top.items[1:], top.subs[1:]
+			w.release(top)
+			if !it.folder.started {
+				w.start(it.folder)
+			}
+			w.stack = append(w.stack, it.folder)
+			continue
+		}
+		w.fill()
+		select {
+		case w.out <- result{obj: it.obj, err: it.err}:
+			top.items = top.items[1:]
+			w.release(top)
+		case pg := <-w.pages:
+			w.receive(pg)
+		case <-w.ctx.Done():
+			return
+		}
+	}
+}
+
+// receive files a page under its folder and lets the lister go on.
+func (w *walk) receive(pg page) {
+	f := pg.f
+	f.items = append(f.items, pg.items...)
+	for _, it := range pg.items {
+		if it.folder != nil {
+			f.subs = append(f.subs, it.folder)
+		}
+	}
+	w.dirty = true
+	if pg.last {
+		f.done = true
+		return
+	}
+	f.waiting = true
+	w.release(f)
+}
+
+// release lets f's lister list the next page while f holds fewer than
+// pageBuffer pages of items the reader has not read.
+func (w *walk) release(f *folder) {
+	if f.waiting && len(f.items) < pageBuffer*pageKeys {
+		f.waiting = false
+		f.more <- struct{}{}
+	}
+}
+
+// fill starts the folders next in key order after the reader, as many as
+// the look-ahead allows: the rest of each folder the reader is in, and
+// within them the folders already listed.
+func (w *walk) fill() {
+	if !w.dirty {
+		return
+	}
+	w.dirty = false
+	for i := len(w.stack) - 1; i >= 0; i-- {
+		for _, f := range w.stack[i].subs {
+			if !w.visit(f) {
+				return
+			}
+		}
+	}
+}
+
+// visit starts f, or the folders listed within it, in key order; it
+// reports false once the look-ahead is full.
+func (w *walk) visit(f *folder) bool {
+	if !f.started {
+		if w.open >= w.ahead {
+			return false
+		}
+		w.start(f)
+		return true
+	}
+	for _, g := range f.subs {
+		if !w.visit(g) {
+			return false
+		}
+	}
+	return true
 }
 
 // list lists folder f a page at a time, holding a listing slot only while
 // a request is under way, so folders read ahead never block the one the
 // reader waits on.
-func (b *Bucket) list(ctx context.Context, f *folder, sem chan struct{}) {
-	defer close(f.pages)
+func (b *Bucket) list(ctx context.Context, f *folder, sem chan struct{}, pages chan<- page) {
 	in := &s3.ListObjectsV2Input{Bucket: aws.String(b.Name), Prefix: aws.String(f.prefix)}
 	if !f.flat {
 		in.Delimiter = aws.String("/")
@@ -249,21 +425,36 @@ func (b *Bucket) list(ctx context.Context, f *folder, sem chan struct{}) {
 		}
 		out, err := b.Client.ListObjectsV2(ctx, in)
 		<-sem
-		var pg page
-		if err != nil {
-			pg.err = fmt.Errorf("list s3://%s/%s: %w", b.Name, f.prefix, err)
-		} else {
+		pg := page{f: f, last: true}
+		switch {
+		case err != nil:
+			pg.items = []item{{err: fmt.Errorf("list %s: %w", b.URL(f.prefix), err)}}
+		default:
 			pg.items = b.items(f, out)
+			next := aws.ToString(out.NextContinuationToken)
+			switch {
+			case !aws.ToBool(out.IsTruncated) || next == "":
+			case next == aws.ToString(in.ContinuationToken):
+				// A listing that does not move on would never end.
+				pg.items = append(pg.items, item{err: fmt.Errorf("list %s: the continuation token %q came back unchanged", b.URL(f.prefix), next)})
+			default:
+				pg.last = false
+				in.ContinuationToken = out.NextContinuationToken
+			}
 		}
 		select {
-		case f.pages <- pg:
+		case pages <- pg:
 		case <-ctx.Done():
 			return
 		}
-		if err != nil || !aws.ToBool(out.IsTruncated) || out.NextContinuationToken == nil {
+		if pg.last {
 			return
 		}
-		in.ContinuationToken = out.NextContinuationToken
+		select {
+		case <-f.more:
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 

@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/lambdawatch/lambdawatch/pkg/archive/archivetest"
 )
 
 // listing is one ListObjectsV2 request the server saw.
@@ -33,14 +35,16 @@ type listing struct {
 // or hold some of them.
 type server struct {
 	*httptest.Server
-	backend *s3mem.Backend
-	mu      sync.Mutex
-	lists   []listing
-	deny    string        // listings of this prefix are refused
-	hold    string        // listings of this prefix wait for the client to give up
-	held    chan struct{} // closed when a held listing arrives
-	release chan struct{} // closed when the test ends, so nothing hangs
-	once    sync.Once
+	backend  *s3mem.Backend
+	mu       sync.Mutex
+	lists    []listing
+	deny     string        // listings of this prefix are refused
+	denyMore bool          // listings past their first page are refused
+	modes    []string      // x-amz-checksum-mode of each object read
+	hold     string        // listings of this prefix wait for the client to give up
+	held     chan struct{} // closed when a held listing arrives
+	release  chan struct{} // closed when the test ends, so nothing hangs
+	once     sync.Once
 }
 
 func newServer(t testing.TB) *server {
@@ -54,7 +58,7 @@ func newServer(t testing.TB) *server {
 			s.mu.Lock()
 			s.lists = append(s.lists, listing{prefix: prefix, delimited: q.Get("delimiter") == "/"})
 			s.mu.Unlock()
-			if s.deny != "" && prefix == s.deny {
+			if s.deny != "" && prefix == s.deny || s.denyMore && q.Get("continuation-token") != "" {
 				w.Header().Set("Content-Type", "application/xml")
 				w.WriteHeader(http.StatusForbidden)
 				fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`)
@@ -68,6 +72,11 @@ func newServer(t testing.TB) *server {
 				}
 				return
 			}
+		}
+		if r.Method == http.MethodGet && q.Get("list-type") == "" {
+			s.mu.Lock()
+			s.modes = append(s.modes, r.Header.Get("x-amz-checksum-mode"))
+			s.mu.Unlock()
 		}
 		fake.ServeHTTP(w, r)
 	}))
@@ -97,14 +106,7 @@ func (s *server) listed() []listing {
 	return out
 }
 
-func (s *server) client() *s3.Client {
-	return s3.New(s3.Options{
-		BaseEndpoint: aws.String(s.URL),
-		UsePathStyle: true,
-		Region:       "eu-west-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-	})
-}
+func (s *server) client() *s3.Client { return clientAt(s.URL) }
 
 func fixture(t testing.TB) []string {
 	t.Helper()
@@ -165,6 +167,10 @@ func keysOf(objs []Object) []string {
 	}
 	return out
 }
+
+// always is a bound that keeps every log file: it makes Objects walk
+// folder by folder, as any bound does.
+var always = Filter{Since: day(2000, 1, 1)}
 
 func TestBucketObjects(t *testing.T) {
 	srv := newServer(t)
@@ -324,6 +330,8 @@ func TestBucketErrors(t *testing.T) {
 	srv := newServer(t)
 	keys := fixture(t)
 	srv.put(t, "trail", keys)
+	many := manyKeys(2500)
+	srv.put(t, "many", many)
 
 	t.Run("missing bucket", func(t *testing.T) {
 		objs, errs := collect(context.Background(), &Bucket{Client: srv.client(), Name: "nope", Prefix: "AWSLogs/"})
@@ -335,12 +343,25 @@ func TestBucketErrors(t *testing.T) {
 	t.Run("a folder refused, the others listed", func(t *testing.T) {
 		srv.deny = "AWSLogs/111122223333/CloudTrail/eu-west-1/"
 		defer func() { srv.deny = "" }()
-		objs, errs := collect(context.Background(), &Bucket{Client: srv.client(), Name: "trail", Prefix: "AWSLogs/"})
+		objs, errs := collect(context.Background(), &Bucket{Client: srv.client(), Name: "trail", Prefix: "AWSLogs/", Filter: always})
 		if len(errs) != 1 || !strings.Contains(errs[0].Error(), "list s3://trail/AWSLogs/111122223333/CloudTrail/eu-west-1/: ") || !strings.Contains(errs[0].Error(), "AccessDenied") {
 			t.Errorf("errors %v; want one AccessDenied naming the folder", errs)
 		}
 		if got, want := keysOf(objs), resolve(t, keys, []string{"B1", "C1"}); !slices.Equal(got, want) {
 			t.Errorf("got %v, want %v", got, want)
+		}
+	})
+
+	t.Run("a later page refused in a flat listing", func(t *testing.T) {
+		srv.denyMore = true
+		defer func() { srv.denyMore = false }()
+		b := &Bucket{Client: srv.client(), Name: "many"}
+		objs, errs := collect(context.Background(), b)
+		if len(errs) != 1 || !strings.Contains(errs[0].Error(), "list s3://many/: ") || !strings.Contains(errs[0].Error(), "AccessDenied") {
+			t.Errorf("errors %v; want one AccessDenied naming s3://many/", errs)
+		}
+		if got, want := keysOf(objs), many[:pageKeys]; !slices.Equal(got, want) {
+			t.Errorf("got %d keys, want the first page's %d", len(got), len(want))
 		}
 	})
 
@@ -391,7 +412,7 @@ func TestBucketStops(t *testing.T) {
 	srv.hold = "AWSLogs/111122223333/CloudTrail/us-east-1/"
 
 	t.Run("the reader stops", func(t *testing.T) {
-		b := &Bucket{Client: srv.client(), Name: "trail", Parallel: 4}
+		b := &Bucket{Client: srv.client(), Name: "trail", Filter: always, Parallel: 4}
 		var got []string
 		for o, err := range b.Objects(context.Background()) {
 			if err != nil {
@@ -409,7 +430,7 @@ func TestBucketStops(t *testing.T) {
 	t.Run("the context is cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		b := &Bucket{Client: srv.client(), Name: "trail", Parallel: 4}
+		b := &Bucket{Client: srv.client(), Name: "trail", Filter: always, Parallel: 4}
 		var (
 			got  []string
 			errs []error
@@ -421,7 +442,12 @@ func TestBucketStops(t *testing.T) {
 			}
 			got = append(got, o.Key)
 			if o.Key == resolve(t, keys, []string{"A7"})[0] {
-				<-srv.held // the next folder hangs: cancel while it does
+				// The next folder hangs: cancel while it does.
+				select {
+				case <-srv.held:
+				case <-time.After(10 * time.Second):
+					t.Fatal("the held folder was never listed")
+				}
 				cancel()
 			}
 		}
@@ -511,4 +537,193 @@ func TestParseURL(t *testing.T) {
 			t.Errorf("ParseURL(%q) = %q, %q, %v", tt.in, bucket, prefix, err)
 		}
 	}
+}
+
+// manyKeys lays out n log files in key order: two accounts, two regions
+// each, a file every five minutes from 2026-01-01.
+func manyKeys(n int) []string {
+	var keys []string
+	for i := range n {
+		acct := []string{"111122223333", "444455556666"}[i%2]
+		region := []string{"eu-west-1", "us-east-1"}[i/2%2]
+		t := day(2026, 1, 1).Add(time.Duration(i/4) * 5 * time.Minute)
+		keys = append(keys, fmt.Sprintf("AWSLogs/%s/CloudTrail/%s/%s/%s_CloudTrail_%s_%s_R%05d.json.gz",
+			acct, region, t.Format("2006/01/02"), acct, region, t.Format("20060102T1504Z"), i))
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// kept is what a walk should yield of keys: those f keeps, in key order.
+func kept(keys []string, prefix string, f Filter) []string {
+	out := []string{}
+	for _, k := range keys {
+		if strings.HasPrefix(k, prefix) && f.Keep(k) {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// With no bound, a bucket is listed whole, a page at a time, and yields
+// the keys a walk folder by folder yields, in the same order.
+func TestBucketFlatMatchesWalk(t *testing.T) {
+	srv := newServer(t)
+	keys := append(fixture(t), manyKeys(2500)...)
+	// Folders a walk skips and a flat listing reads through.
+	keys = append(keys,
+		"AWSLogs/444455556666/CloudTrail-Digest/eu-west-1/2026/01/01/444455556666_CloudTrail-Digest_eu-west-1_t_us-east-1_20260101T0000Z.json.gz",
+		"AWSLogs/444455556666/elasticloadbalancing/eu-west-1/2026/01/01/444455556666_elasticloadbalancing_eu-west-1_app.x.log.gz",
+		"AWSLogs/444455556666/Config/eu-west-1/2026/1/1/ConfigHistory/x.json.gz")
+	srv.put(t, "trail", keys)
+	for _, prefix := range []string{"", "AWSLogs/", "AWSLogs/4444", "org/"} {
+		t.Run("prefix "+prefix, func(t *testing.T) {
+			want := kept(keys, prefix, Filter{})
+			flat, errs := collect(context.Background(), &Bucket{Client: srv.client(), Name: "trail", Prefix: prefix})
+			if len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			flatLists := srv.listed()
+			walked, errs := collect(context.Background(), &Bucket{Client: srv.client(), Name: "trail", Prefix: prefix, Filter: always})
+			if len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			walkLists := srv.listed()
+			if got := keysOf(flat); !slices.Equal(got, want) {
+				t.Errorf("flat: %d keys, want %d", len(got), len(want))
+			}
+			if got := keysOf(walked); !slices.Equal(got, want) {
+				t.Errorf("walked: %d keys, want %d", len(got), len(want))
+			}
+			// One listing without a delimiter, a request for each
+			// thousand keys below the prefix.
+			below := 0
+			for _, k := range keys {
+				if strings.HasPrefix(k, prefix) {
+					below++
+				}
+			}
+			if len(flatLists) != below/pageKeys+1 {
+				t.Errorf("flat: %d requests for %d keys", len(flatLists), below)
+			}
+			for _, l := range flatLists {
+				if l.delimited || l.prefix != prefix {
+					t.Errorf("flat: listed %+v", l)
+				}
+			}
+			for _, l := range walkLists {
+				if strings.Contains(l.prefix, "CloudTrail-Digest") || strings.Contains(l.prefix, "elasticloadbalancing") || strings.Contains(l.prefix, "Config/") {
+					t.Errorf("walked into %s", l.prefix)
+				}
+			}
+		})
+	}
+}
+
+// proxied puts a latency proxy in front of srv, so that listings overlap.
+func proxied(t *testing.T, srv *server, delay time.Duration) *archivetest.Proxy {
+	t.Helper()
+	p, err := archivetest.NewProxy(srv.Config.Handler, archivetest.Options{Delay: delay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return p
+}
+
+func clientAt(url string) *s3.Client {
+	return s3.New(s3.Options{
+		BaseEndpoint: aws.String(url),
+		UsePathStyle: true,
+		Region:       "eu-west-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+	})
+}
+
+// A bounded walk lists several folders at once, never more than Parallel,
+// lists only folders the filter allows, and yields what the filter keeps
+// in key order.
+func TestBucketPrunedConcurrently(t *testing.T) {
+	srv := newServer(t)
+	keys := manyKeys(4000)
+	srv.put(t, "trail", keys)
+	p := proxied(t, srv, 10*time.Millisecond)
+	for _, tt := range []struct {
+		name   string
+		filter Filter
+	}{
+		{"since", Filter{Since: day(2026, 1, 3)}},
+		{"account and window", Filter{Accounts: []string{"444455556666"}, Since: day(2026, 1, 2), Until: day(2026, 1, 2).Add(6 * time.Hour)}},
+		{"region", Filter{Regions: []string{"us-east-1"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, parallel := range []int{3, 8} {
+				p.Reset()
+				srv.listed()
+				b := &Bucket{Client: clientAt(p.URL), Name: "trail", Filter: tt.filter, Parallel: parallel}
+				objs, errs := collect(context.Background(), b)
+				if len(errs) > 0 {
+					t.Fatal(errs)
+				}
+				want := kept(keys, "", tt.filter)
+				if len(want) == 0 || len(want) == len(keys) {
+					t.Fatalf("the filter keeps %d of %d keys: the test proves little", len(want), len(keys))
+				}
+				if got := keysOf(objs); !slices.Equal(got, want) {
+					t.Errorf("parallel %d: %d keys, want %d", parallel, len(got), len(want))
+				}
+				for _, l := range srv.listed() {
+					if !tt.filter.Descend(l.prefix) {
+						t.Errorf("parallel %d: listed %s, which the filter rules out", parallel, l.prefix)
+					}
+				}
+				if s := p.Stats(); s.MaxLists < 2 || s.MaxLists > parallel {
+					t.Errorf("parallel %d: up to %d listings at once", parallel, s.MaxLists)
+				}
+			}
+		})
+	}
+}
+
+// The walk lists ahead, folders within folders, while the consumer is
+// busy with the first object.
+func TestBucketListsAhead(t *testing.T) {
+	srv := newServer(t)
+	keys := fixture(t)
+	srv.put(t, "trail", keys)
+	deep := []string{
+		"AWSLogs/111122223333/CloudTrail/us-east-1/2026/01/02/",
+		"AWSLogs/222233334444/CloudTrail/eu-west-1/2026/01/02/",
+	}
+	b := &Bucket{Client: srv.client(), Name: "trail", Filter: always}
+	var listed []string
+	for o, err := range b.Objects(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := resolve(t, keys, []string{"A1"})[0]; o.Key != want {
+			t.Fatalf("first %s, want %s", o.Key, want)
+		}
+		for range 500 {
+			for _, l := range srv.listed() {
+				listed = append(listed, l.prefix)
+			}
+			if !slices.ContainsFunc(deep, func(p string) bool { return !slices.Contains(listed, p) }) {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		break
+	}
+	for _, p := range deep {
+		if !slices.Contains(listed, p) {
+			t.Errorf("%s not listed while the consumer held the first object; listed %v", p, listed)
+		}
+	}
+	waitListers(t)
 }

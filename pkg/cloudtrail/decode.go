@@ -25,9 +25,6 @@ const MaxInput = 512 << 20
 // elements it finds too large, so a larger record is not AWS's.
 const MaxRecord = 1 << 20
 
-// maxInput is MaxInput, lowered by tests.
-var maxInput = MaxInput
-
 // maxNesting bounds how deep arrays of envelopes may nest; real inputs nest
 // at most twice (an array of log files).
 const maxNesting = 4
@@ -39,16 +36,21 @@ const maxNesting = 4
 //
 // A record that cannot be read yields an error naming its position
 // ("record 12: ...", "record 3 (line 40): invalid JSON ...") and decoding
-// goes on: after broken JSON, at the next line that starts with { or [.
-// An input that cannot be read to its end (a truncated gzip stream) yields
-// the records read before the break, then the error. EventBridge events of
+// goes on. Records are told apart by their brackets and quotes before any
+// is decoded, so broken JSON inside a record whose brackets balance (a
+// bad literal, a bad escape, a missing comma or quote between its keys)
+// spoils that record alone. Where no end can be found for one (a line
+// break inside a string, an input cut short), decoding goes on at the
+// next line that starts with { or [. An input that cannot be read to its
+// end (a truncated gzip stream) yields the records read before the break,
+// then the error. EventBridge events of
 // other detail types are skipped. An Athena row whose requestparameters or
 // responseelements text is not JSON yields an error naming the record and
 // the column, then the record without that column.
 func Decode(r io.Reader) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
 		data, readErr := readAll(r)
-		d := decoder{yield: yield, input: data}
+		d := decoder{yield: yield, in: wholeSource(data)}
 		d.document()
 		if readErr != nil && !d.stopped {
 			yield(Record{}, readErr)
@@ -77,11 +79,24 @@ func readAll(r io.Reader) ([]byte, error) {
 type decoder struct {
 	yield   func(Record, error) bool
 	keep    func([]byte) bool // nil: every record is decoded
-	input   []byte
+	in      source
 	records int  // values met so far that are, or should be, records
 	resync  bool // broken JSON was skipped: a stray ] or } may follow
 	stopped bool
+	// Values starting before this offset are found by encoding/json, not
+	// the splitter: one the splitter could not close was read this far,
+	// and splitting again inside it would read it again and again.
+	parseBefore int
 }
+
+// maxSplit is how far the splitter looks for a value's end before it
+// leaves the value to encoding/json: past any record, and the most a
+// stream holds for a value that is not valid JSON.
+const maxSplit = MaxRecord + 1
+
+// headLen is how much of a value is read to tell a log file: {"Records":[
+// and the spaces around its parts.
+const headLen = 64
 
 func (d *decoder) emit(r Record, err error) {
 	if !d.stopped && !d.yield(r, err) {
@@ -102,65 +117,159 @@ func (d *decoder) failLine(line int, format string, args ...any) {
 	d.emit(Record{}, fmt.Errorf("%s: %w", at, fmt.Errorf(format, args...)))
 }
 
-// line is the line of the input at byte offset off.
-func (d *decoder) line(off int) int {
-	return 1 + bytes.Count(d.input[:min(max(off, 0), len(d.input))], []byte("\n"))
+// failAt reports the next position as broken JSON, at offset off.
+func (d *decoder) failAt(off int, err error) {
+	d.failLine(d.in.line(off), "invalid JSON: %v", err)
 }
 
 // document reads the input's top-level values one after another.
 func (d *decoder) document() {
 	off := 0
-	if bytes.HasPrefix(d.input, []byte("\xef\xbb\xbf")) {
+	if bytes.HasPrefix(d.in.load(0, 3), []byte("\xef\xbb\xbf")) {
 		off = 3 // a byte order mark some editors write
 	}
 	for !d.stopped {
-		off = skipSpace(d.input, off)
-		if off >= len(d.input) {
+		off = d.skipSpace(off, -1)
+		if len(d.in.load(off, off+1)) == 0 {
 			return
 		}
 		off = d.top(off)
 	}
 }
 
+// skipSpace returns the offset of the first byte at or after off, before
+// limit (-1: the input's end), that is not a space.
+func (d *decoder) skipSpace(off, limit int) int {
+	for {
+		b := d.bytes(off, off+1, limit)
+		n := skipSpace(b, 0)
+		off += n
+		if n < len(b) || len(b) == 0 {
+			return off
+		}
+	}
+}
+
+// bytes returns the input from off on, holding at least to offset to if
+// the input goes that far, and stopping at limit (-1: the input's end).
+func (d *decoder) bytes(off, to, limit int) []byte {
+	b := d.in.load(off, to)
+	if limit >= 0 {
+		b = b[:max(min(len(b), limit-off), 0)]
+	}
+	return b
+}
+
 // top reads the value at off and returns the offset after it, or, when it
 // is broken, the offset to go on from.
 func (d *decoder) top(off int) int {
-	v := d.input[off:]
-	if d.resync && (v[0] == ']' || v[0] == '}') {
-		return resync(d.input, off) // the end of a container already reported broken
+	head := d.bytes(off, off+headLen, -1)
+	if d.resync && (head[0] == ']' || head[0] == '}') {
+		return d.resyncFrom(off + 1) // the end of a container already reported broken
 	}
-	// A log file as CloudTrail writes it: stream its records, so that a
-	// large file is scanned once and a break late in it keeps the records
-	// before it.
-	if arr, ok := recordsArray(v); ok {
-		arrOff := off + len(v) - len(arr)
-		end, broken := d.elements(arr, arrOff, 1)
-		if end < 0 {
-			d.resync = true
-			return resync(d.input, broken+1)
+	// A log file as CloudTrail writes it, or an array: their records are
+	// read one at a time, so that a stream holds one record at a time and
+	// a break in one keeps the others.
+	arr := -1
+	if h := head[:min(len(head), headLen)]; h[0] == '{' {
+		if rest, ok := recordsArray(h); ok {
+			arr = off + len(h) - len(rest)
 		}
-		n, err := afterRecords(d.input[arrOff+end:])
-		if err != nil {
-			d.failLine(d.line(arrOff+end), "after the Records list: %v", err)
-			d.resync = true
-			return resync(d.input, arrOff+end)
-		}
-		return arrOff + end + n
 	}
-	dec := json.NewDecoder(bytes.NewReader(v))
-	var raw json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
-		at := len(d.input)
+	if arr >= 0 || head[0] == '[' {
+		end, ok := 0, false
+		if arr >= 0 {
+			end, ok = d.logFile(arr, -1, 1)
+		} else {
+			end, ok = d.elements(off, -1, 1)
+		}
+		if !ok {
+			d.resync = true
+			return d.resyncFrom(end + 1)
+		}
+		return end
+	}
+	end, at, err := d.next(off, -1)
+	if err != nil {
+		d.failAt(at, err)
+		d.resync = true
+		return d.resyncFrom(off + 1)
+	}
+	d.value(d.bytes(off, end, end), off, 0)
+	return end
+}
+
+// next finds the end of the value at off, not a space, before limit (-1:
+// the input's end, reading on as needed). A value that is not an object,
+// array or string, or whose end the splitter cannot find, is read by
+// encoding/json, which also says why and where (at) it breaks.
+func (d *decoder) next(off, limit int) (end, at int, err error) {
+	for {
+		b := d.bytes(off, off+1, limit)
+		more := limit < 0 && d.in.more()
+		if off >= d.parseBefore {
+			n, s := valueEnd(b[:min(len(b), maxSplit)])
+			if s == closed {
+				return off + n, 0, nil
+			}
+			if s == short {
+				if more && len(b) < maxSplit {
+					d.in.fill(off, off+2*len(b)) // twice as much, so that rescans add up to little
+					continue
+				}
+				d.parseBefore = off + min(len(b), maxSplit)
+			}
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		n := int(dec.InputOffset())
+		if more && (err == io.ErrUnexpectedEOF || err == nil && n == len(b)) {
+			d.in.fill(off, off+2*len(b)) // a number may go on in what is still to read
+			continue
+		}
+		if err == nil {
+			return off + n, 0, nil
+		}
+		at := off + len(b)
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			at = off + int(se.Offset)
+			at = off + max(int(se.Offset)-1, 0) // the byte that broke it
 		}
-		d.failLine(d.line(at), "invalid JSON: %v", err)
-		d.resync = true
-		return resync(d.input, off+1)
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return -1, at, err
 	}
-	d.value(raw, -1, 0)
-	return off + int(dec.InputOffset())
+}
+
+// resyncFrom finds where to go on after broken JSON: the next { or [, at
+// or after from, that starts a line or follows a closing brace. JSON Lines
+// and concatenated documents start there; nothing inside a valid document
+// does, and the inside of a pretty-printed one is indented. The byte
+// before from is not a space.
+func (d *decoder) resyncFrom(from int) int {
+	b := d.bytes(from-1, from, -1)
+	if len(b) == 0 {
+		return from - 1
+	}
+	last, mark := b[0], b[0] // the byte before i, the last that is not a space
+	for i := from; ; {
+		b = d.bytes(i, i+1, -1)
+		if len(b) == 0 {
+			return i
+		}
+		for j, c := range b {
+			if (c == '{' || c == '[') && (last == '\n' || mark == '}') {
+				return i + j
+			}
+			last = c
+			if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+				mark = c
+			}
+		}
+		i += len(b)
+	}
 }
 
 // skipSpace returns the offset of the first non-space byte at or after off.
@@ -171,31 +280,8 @@ func skipSpace(b []byte, off int) int {
 	return off
 }
 
-// resync finds where to go on after broken JSON: the next { or [, after
-// from, that starts a line or follows a closing brace. JSON Lines and
-// concatenated documents start there; nothing inside a valid document
-// does, and the inside of a pretty-printed one is indented.
-func resync(b []byte, from int) int {
-	for i := max(from, 1); i < len(b); i++ {
-		if b[i] != '{' && b[i] != '[' {
-			continue
-		}
-		if b[i-1] == '\n' {
-			return i
-		}
-		j := i - 1
-		for j > 0 && (b[j] == ' ' || b[j] == '\t' || b[j] == '\r' || b[j] == '\n') {
-			j--
-		}
-		if b[j] == '}' {
-			return i
-		}
-	}
-	return len(b)
-}
-
-// value handles one valid JSON value. off is its offset in the input, or
-// -1 when it is a copy.
+// value handles one value, the bytes data at offset off. Objects other
+// than log files pass keep before they are decoded.
 func (d *decoder) value(data []byte, off, depth int) {
 	switch data[0] {
 	case '[':
@@ -203,97 +289,129 @@ func (d *decoder) value(data []byte, off, depth int) {
 			d.fail("arrays nested deeper than %d", maxNesting)
 			return
 		}
-		d.elements(data, off, depth+1)
+		d.elements(off, off+len(data), depth+1)
 	case '{':
 		if arr, ok := recordsArray(data); ok {
 			if depth >= maxNesting {
 				d.fail("log files nested deeper than %d", maxNesting)
 				return
 			}
-			arrOff := -1
-			if off >= 0 {
-				arrOff = off + len(data) - len(arr)
-			}
-			d.elements(arr, arrOff, depth+1)
+			d.logFile(off+len(data)-len(arr), off+len(data), depth+1)
 			return
 		}
 		if d.keep != nil && !d.keep(data) {
 			d.records++ // passed over; it keeps its place
 			return
 		}
-		d.object(data, depth)
+		d.object(data, off, depth)
 	default:
+		if err := json.Unmarshal(data, new(json.RawMessage)); err != nil {
+			d.failAt(off, err)
+			return
+		}
 		d.fail("want a JSON object, got %.20s", data)
 	}
 }
 
-// elements handles each element of arr, a JSON array at offset arrOff of
-// the input (-1: a copy), scanning it once rather than splitting it first.
-// Broken JSON ends the array with an error naming the record and line
-// where it breaks; the records before it stand. It returns the offset in
-// arr just after the array, or -1 and the input offset of the element that
-// broke (or of the array, if unknown).
-func (d *decoder) elements(arr []byte, arrOff, depth int) (end, broken int) {
-	dec := json.NewDecoder(bytes.NewReader(arr))
-	start := 0
-	broke := func(err error) (int, int) {
-		line := 0
-		if arrOff >= 0 {
-			at := int(dec.InputOffset())
-			var se *json.SyntaxError
-			if errors.As(err, &se) {
-				at = int(se.Offset)
+// elements handles each element of the array at off, before limit (-1:
+// the input's end, read as it comes). A broken element whose end is found
+// is reported (when keep passes it) and the next is read; one whose end
+// is not, or a bad byte between elements, ends the array with an error
+// naming the record and line where it breaks, and the records before it
+// stand. It returns the offset just after the array, or false and the
+// offset where it broke.
+func (d *decoder) elements(off, limit, depth int) (end int, ok bool) {
+	i := off + 1 // after [
+	for first := true; !d.stopped; first = false {
+		i = d.skipSpace(i, limit)
+		b := d.bytes(i, i+1, limit)
+		switch {
+		case len(b) == 0:
+			d.failAt(i, io.ErrUnexpectedEOF)
+			return i, false
+		case b[0] == ']':
+			return i + 1, true
+		case !first && b[0] != ',':
+			d.failAt(i, fmt.Errorf("invalid character %q after array element", b[0]))
+			if b[0] != '{' {
+				return i, false
 			}
-			line = d.line(arrOff + at)
+			// A comma left out: the record after it is read still.
+		case !first:
+			i = d.skipSpace(i+1, limit)
+			if len(d.bytes(i, i+1, limit)) == 0 {
+				d.failAt(i, io.ErrUnexpectedEOF)
+				return i, false
+			}
 		}
-		d.failLine(line, "invalid JSON: %v", err)
-		// Go on after the start of the element that broke (start is
-		// before the comma that precedes it).
-		at := skipSpace(arr, start)
-		if at < len(arr) && arr[at] == ',' {
-			at = skipSpace(arr, at+1)
+		end, errAt, err := d.next(i, limit)
+		if err != nil {
+			d.failAt(errAt, err)
+			return i, false
 		}
-		return -1, max(arrOff, 0) + at
+		d.value(d.bytes(i, end, end), i, depth)
+		i = end
 	}
-	if _, err := dec.Token(); err != nil { // [
-		return broke(err)
-	}
-	for dec.More() && !d.stopped {
-		start = int(dec.InputOffset())
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return broke(err)
-		}
-		d.value(raw, -1, depth)
-	}
-	if d.stopped {
-		return -1, len(d.input)
-	}
-	if _, err := dec.Token(); err != nil { // ]
-		return broke(err)
-	}
-	return int(dec.InputOffset()), 0
+	return i, true
 }
 
-// afterRecords reads what follows the Records list of a log file, tail:
-// its closing brace, or other keys (skipped) and the brace. It returns how
-// many bytes of tail the object still took.
-func afterRecords(tail []byte) (int, error) {
-	i := skipSpace(tail, 0)
-	if i < len(tail) && tail[i] == '}' {
-		return i + 1, nil
+// logFile handles the records of a log file, {"Records":[...]}, whose
+// array starts at arr, and reads what follows the array: the object's
+// closing brace, or other keys (skipped) and the brace. It returns as
+// elements does.
+func (d *decoder) logFile(arr, limit, depth int) (end int, ok bool) {
+	end, ok = d.elements(arr, limit, depth)
+	if !ok || d.stopped {
+		return end, ok
 	}
-	if i >= len(tail) || tail[i] != ',' {
-		return 0, fmt.Errorf("want , or }, got %.20q", tail[i:])
+	i := d.skipSpace(end, limit)
+	for {
+		b := d.bytes(i, i+1, limit)
+		if len(b) > 0 && b[0] == '}' {
+			return i + 1, true
+		}
+		if len(b) == 0 || b[0] != ',' {
+			d.failLine(d.in.line(i), "after the Records list: want , or }, got %q", d.excerpt(i, limit))
+			return i, false
+		}
+		// "key": value, checked but not kept. Each part is checked as
+		// soon as it is found: reading on may let go of what is before.
+		key := d.skipSpace(i+1, limit)
+		if b := d.bytes(key, key+1, limit); len(b) == 0 || b[0] != '"' {
+			d.failLine(d.in.line(key), "after the Records list: want a key, got %q", d.excerpt(key, limit))
+			return key, false
+		}
+		keyEnd, at, err := d.next(key, limit)
+		if err == nil && !json.Valid(d.bytes(key, keyEnd, keyEnd)) {
+			err, at = errors.New("the key is not a valid string"), key
+		}
+		if err != nil {
+			d.failLine(d.in.line(at), "after the Records list: %v", err)
+			return key, false
+		}
+		colon := d.skipSpace(keyEnd, limit)
+		if b := d.bytes(colon, colon+1, limit); len(b) == 0 || b[0] != ':' {
+			d.failLine(d.in.line(colon), "after the Records list: want :, got %q", d.excerpt(colon, limit))
+			return colon, false
+		}
+		val := d.skipSpace(colon+1, limit)
+		valEnd, at, err := d.next(val, limit)
+		if err == nil {
+			err = json.Unmarshal(d.bytes(val, valEnd, valEnd), new(json.RawMessage))
+			at = val
+		}
+		if err != nil {
+			d.failLine(d.in.line(at), "after the Records list: %v", err)
+			return val, false
+		}
+		i = d.skipSpace(valEnd, limit)
 	}
-	// Other keys: read the rest as an object, with the comma standing in
-	// for its opening brace, to find its end.
-	dec := json.NewDecoder(io.MultiReader(strings.NewReader("{"), bytes.NewReader(tail[i+1:])))
-	var skip json.RawMessage
-	if err := dec.Decode(&skip); err != nil {
-		return 0, err
-	}
-	return i + int(dec.InputOffset()), nil
+}
+
+// excerpt is the input at off, before limit, as an error message shows it.
+func (d *decoder) excerpt(off, limit int) []byte {
+	b := d.bytes(off, off+20, limit)
+	return b[:min(len(b), 20)]
 }
 
 // recordsArray finds the array of a log file as CloudTrail writes it,
@@ -337,7 +455,10 @@ type envelope struct {
 	AthenaEventName   json.RawMessage `json:"eventname"`
 }
 
-func (d *decoder) object(data []byte, depth int) {
+// object decodes an object at offset off: a record, an EventBridge event,
+// a log file whose Records are not its first key, a digest file or an
+// Athena row.
+func (d *decoder) object(data []byte, off, depth int) {
 	if len(data) > MaxRecord {
 		var file struct {
 			Records json.RawMessage `json:"Records"`
@@ -349,13 +470,17 @@ func (d *decoder) object(data []byte, depth int) {
 	}
 	var env envelope
 	if err := json.Unmarshal(data, &env); err != nil {
-		// encoding/json matches keys without regard to case, so an
-		// Athena row's bad column may fail as a record's field.
-		if isAthenaRow(data) {
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &se):
+			d.failAt(off+max(int(se.Offset)-1, 0), err)
+		case isAthenaRow(data):
+			// encoding/json matches keys without regard to case, so an
+			// Athena row's bad column may fail as a record's field.
 			d.athena(data)
-			return
+		default:
+			d.fail("%w", describe(err))
 		}
-		d.fail("%w", describe(err))
 		return
 	}
 	switch {
@@ -369,7 +494,12 @@ func (d *decoder) object(data []byte, depth int) {
 		case records[0] != '[':
 			d.fail("Records is not a list")
 		default:
-			d.elements(records, -1, depth+1)
+			// A copy: its records are read as an input of their own,
+			// whose lines say nothing.
+			sub := decoder{yield: d.yield, keep: d.keep, in: wholeSource(records), records: d.records}
+			sub.in.noLines = true
+			sub.elements(0, len(records), depth+1)
+			d.records, d.stopped = sub.records, sub.stopped
 		}
 	case env.DetailType != nil || env.Detail != nil:
 		if env.DetailType == nil || *env.DetailType != DetailType {

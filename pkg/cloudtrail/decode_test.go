@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -64,74 +67,85 @@ func collect(input string) (ids, errs []string) {
 	return ids, errs
 }
 
+// envelopeTests are inputs of every shape, valid and broken, with the
+// records and errors they decode to.
+var envelopeTests = []struct {
+	name     string
+	input    string
+	wantIDs  []string
+	wantErrs []string // substrings, in order
+}{
+	{"bare record", rec1, []string{"e1"}, nil},
+	{"eventbridge event", eventBridge(rec1), []string{"e1"}, nil},
+	{"log file", `{"Records":[` + rec1 + `,` + rec2 + `]}`, []string{"e1", "e2"}, nil},
+	{"array of bare records", `[` + rec1 + `,` + rec2 + `]`, []string{"e1", "e2"}, nil},
+	{"array of eventbridge events", `[` + eventBridge(rec1) + `,` + eventBridge(rec2) + `]`, []string{"e1", "e2"}, nil},
+	{"array mixing envelopes", `[` + eventBridge(rec1) + `,{"Records":[` + rec2 + `]}]`, []string{"e1", "e2"}, nil},
+	{"json lines", rec1 + "\n\n" + eventBridge(rec2) + "\n", []string{"e1", "e2"}, nil},
+	{"json lines with crlf", rec1 + "\r\n" + rec2 + "\r\n", []string{"e1", "e2"}, nil},
+	{"pretty printed", "{\n  \"Records\": [\n" + rec1 + "\n]\n}\n", []string{"e1"}, nil},
+	{"concatenated documents", "{\n \"Records\": [" + rec1 + "]\n}\n" + eventBridge(rec2), []string{"e1", "e2"}, nil},
+	{"byte order mark", "\xef\xbb\xbf" + rec1, []string{"e1"}, nil},
+	{"log file with Records not first", `{"x":1,"Records":[` + rec1 + `]}`, []string{"e1"}, nil},
+	{"log file with spaces", "{ \"Records\" :\n [ " + rec1 + " ] }", []string{"e1"}, nil},
+	{"log file inside an array", `[{"Records":[` + rec1 + `]},{"Records":[` + rec2 + `]}]`, []string{"e1", "e2"}, nil},
+	{"empty", "  \n", nil, nil},
+	{"empty log file", `{"Records":[]}`, nil, nil},
+	{"null records", `{"Records":null}`, nil, nil},
+	{"other detail type is skipped", `{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}`, nil, nil},
+	{
+		"bad line in json lines hides nothing",
+		rec1 + "\n{\"eventID\": broken\n" + rec2 + "\n",
+		[]string{"e1", "e2"},
+		[]string{"record 2 (line 2): invalid JSON"},
+	},
+	{
+		"bad record in log file hides nothing",
+		`{"Records":[` + rec1 + `,{"eventID":"bad","eventName":"AddPermission","eventTime":"yesterday"},` + rec2 + `]}`,
+		[]string{"e1", "e2"},
+		[]string{"record 2: field eventTime"},
+	},
+	{
+		"wrong type names the field",
+		`[` + rec1 + `,{"eventName":"X","userIdentity":{"arn":7}}]`,
+		[]string{"e1"},
+		[]string{"record 2: field userIdentity.arn: want string, got JSON number"},
+	},
+	{
+		"object that is not a record",
+		`[{"hello":"world"},` + rec2 + `]`,
+		[]string{"e2"},
+		[]string{"record 1: not a CloudTrail record"},
+	},
+	{"scalar", `42`, nil, []string{"record 1: want a JSON object"}},
+	{"records not a list", `{"Records":{"a":1}}`, nil, []string{"record 1: Records is not a list"}},
+	{"eventbridge without detail", `{"detail-type":"AWS API Call via CloudTrail","account":"1"}`, nil, []string{"record 1: EventBridge event \"\" has no detail object"}},
+	{"broken log file keeps the records before the break", "{\n \"Records\": [\n" + rec1 + ",\n", []string{"e1"}, []string{"record 2 (line 4): invalid JSON: unexpected EOF"}}, // the line the input ends on
+	{"broken record in the middle of a log file hides nothing", `{"Records":[` + rec1 + `,{"eventID": nope},` + rec2 + `]}`, []string{"e1", "e2"}, []string{"record 2 (line 1): invalid JSON: invalid character 'o' in literal null"}},
+	{"unmatched bracket in a record hides nothing", `{"Records":[` + rec1 + `,{"eventID":["e9"},` + rec2 + `]}`, []string{"e1", "e2"}, []string{"record 2 (line 1): invalid JSON"}},
+	{"broken array of records hides nothing", `[` + rec1 + `,{"eventID": nope},` + rec2 + `]`, []string{"e1", "e2"}, []string{"record 2 (line 1): invalid JSON"}},
+	{"missing comma hides nothing", `{"Records":[` + rec1 + ` ` + rec2 + `]}`, []string{"e1", "e2"}, []string{"record 2 (line 1): invalid JSON: invalid character '{' after array element"}},
+	{"bad separator ends the log file", `{"Records":[` + rec1 + `;` + rec2 + `]}`, []string{"e1"}, []string{"record 2 (line 1): invalid JSON: invalid character ';' after array element"}},
+	{"line break in a string ends the line", rec1 + "\n{\"eventID\": \"e\n" + rec2 + "\n", []string{"e1", "e2"}, []string{`record 2 (line 2): invalid JSON: invalid character '\n' in string literal`}},
+	{"unclosed string in JSON Lines", rec1 + "\n{\"eventID\": \"e}\n" + rec2 + "\n" + rec1 + "\n", []string{"e1", "e2", "e1"}, []string{"record 2 (line 2): invalid JSON"}},
+	{"scalar in a log file", `{"Records":[` + rec1 + `,tru,` + rec2 + `]}`, []string{"e1"}, []string{"record 2 (line 1): invalid JSON: invalid character ',' in literal true"}},
+	{"trailing comma", `{"Records":[` + rec1 + `,]}`, []string{"e1"}, []string{"record 2 (line 1): invalid JSON: invalid character ']' looking for beginning of value"}},
+	{"broken log file, records on their own lines", "{\"Records\":[\n" + rec1 + ",\n{\"eventID\": nope},\n" + rec2 + "\n]}", []string{"e1", "e2"}, []string{"record 2 (line 3): invalid JSON"}},
+	{"broken first line hides nothing", "{\"eventID\": trunc\n" + rec1 + "\n" + rec2 + "\n", []string{"e1", "e2"}, []string{"record 1 (line 1): invalid JSON"}},
+	{"concatenated without newlines, middle broken", eventBridge(rec1) + `{"detail-type": oops}` + eventBridge(rec2), []string{"e1", "e2"}, []string{"record 2 (line 1): invalid JSON"}},
+	{"skipped events keep their places", `[{"detail-type":"Scheduled Event","detail":{}},{"Records":null},42]`, nil, []string{"record 3: want a JSON object"}},
+	{"broken log file then a stray closing line", "{\"Records\":[\n" + rec1 + ",\n{\"eventID\": nope},\n" + rec2 + "\n]}\n" + rec2, []string{"e1", "e2", "e2"}, []string{"record 2 (line 3): invalid JSON"}},
+	{"digest file", `{"awsAccountId":"111122223333","digestStartTime":"2026-11-20T10:00:00Z","logFiles":[]}`, nil, nil},
+	{"log file with garbage after it", `{"Records":[` + rec1 + `]} xyz`, []string{"e1"}, []string{"invalid JSON"}},
+	{"log file with a key after Records", `{"Records":[` + rec1 + `],"x":{"y":[1]}}` + "\n" + eventBridge(rec2), []string{"e1", "e2"}, nil},
+	{"log file broken after Records", `{"Records":[` + rec1 + `],"x":}`, []string{"e1"}, []string{"record 2 (line 1): after the Records list"}},
+	{"broken document", "{\n \"detail-type\": \"AWS API Call via CloudTrail\",\n \"detail\": " + rec1 + ",\n", nil, []string{"record 1 (line 4): invalid JSON"}},
+	{"deep nesting", strings.Repeat("[", 10) + rec1 + strings.Repeat("]", 10), nil, []string{"nested deeper than"}},
+	{"eventbridge fills account and region", eventBridge(`{"eventID":"e3","eventName":"AddPermission","eventSource":"lambda.amazonaws.com"}`), []string{"e3"}, nil},
+}
+
 func TestDecodeEnvelopes(t *testing.T) {
-	tests := []struct {
-		name     string
-		input    string
-		wantIDs  []string
-		wantErrs []string // substrings, in order
-	}{
-		{"bare record", rec1, []string{"e1"}, nil},
-		{"eventbridge event", eventBridge(rec1), []string{"e1"}, nil},
-		{"log file", `{"Records":[` + rec1 + `,` + rec2 + `]}`, []string{"e1", "e2"}, nil},
-		{"array of bare records", `[` + rec1 + `,` + rec2 + `]`, []string{"e1", "e2"}, nil},
-		{"array of eventbridge events", `[` + eventBridge(rec1) + `,` + eventBridge(rec2) + `]`, []string{"e1", "e2"}, nil},
-		{"array mixing envelopes", `[` + eventBridge(rec1) + `,{"Records":[` + rec2 + `]}]`, []string{"e1", "e2"}, nil},
-		{"json lines", rec1 + "\n\n" + eventBridge(rec2) + "\n", []string{"e1", "e2"}, nil},
-		{"json lines with crlf", rec1 + "\r\n" + rec2 + "\r\n", []string{"e1", "e2"}, nil},
-		{"pretty printed", "{\n  \"Records\": [\n" + rec1 + "\n]\n}\n", []string{"e1"}, nil},
-		{"concatenated documents", "{\n \"Records\": [" + rec1 + "]\n}\n" + eventBridge(rec2), []string{"e1", "e2"}, nil},
-		{"byte order mark", "\xef\xbb\xbf" + rec1, []string{"e1"}, nil},
-		{"log file with Records not first", `{"x":1,"Records":[` + rec1 + `]}`, []string{"e1"}, nil},
-		{"log file with spaces", "{ \"Records\" :\n [ " + rec1 + " ] }", []string{"e1"}, nil},
-		{"log file inside an array", `[{"Records":[` + rec1 + `]},{"Records":[` + rec2 + `]}]`, []string{"e1", "e2"}, nil},
-		{"empty", "  \n", nil, nil},
-		{"empty log file", `{"Records":[]}`, nil, nil},
-		{"null records", `{"Records":null}`, nil, nil},
-		{"other detail type is skipped", `{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}`, nil, nil},
-		{
-			"bad line in json lines hides nothing",
-			rec1 + "\n{\"eventID\": broken\n" + rec2 + "\n",
-			[]string{"e1", "e2"},
-			[]string{"record 2 (line 2): invalid JSON"},
-		},
-		{
-			"bad record in log file hides nothing",
-			`{"Records":[` + rec1 + `,{"eventID":"bad","eventName":"AddPermission","eventTime":"yesterday"},` + rec2 + `]}`,
-			[]string{"e1", "e2"},
-			[]string{"record 2: field eventTime"},
-		},
-		{
-			"wrong type names the field",
-			`[` + rec1 + `,{"eventName":"X","userIdentity":{"arn":7}}]`,
-			[]string{"e1"},
-			[]string{"record 2: field userIdentity.arn: want string, got JSON number"},
-		},
-		{
-			"object that is not a record",
-			`[{"hello":"world"},` + rec2 + `]`,
-			[]string{"e2"},
-			[]string{"record 1: not a CloudTrail record"},
-		},
-		{"scalar", `42`, nil, []string{"record 1: want a JSON object"}},
-		{"records not a list", `{"Records":{"a":1}}`, nil, []string{"record 1: Records is not a list"}},
-		{"eventbridge without detail", `{"detail-type":"AWS API Call via CloudTrail","account":"1"}`, nil, []string{"record 1: EventBridge event \"\" has no detail object"}},
-		{"broken log file keeps the records before the break", "{\n \"Records\": [\n" + rec1 + ",\n", []string{"e1"}, []string{"record 2 (line 3): invalid JSON"}},
-		{"broken log file in the middle", `{"Records":[` + rec1 + `,{"eventID": nope},` + rec2 + `]}`, []string{"e1"}, []string{"record 2 (line 1): invalid JSON"}},
-		{"broken log file, records on their own lines", "{\"Records\":[\n" + rec1 + ",\n{\"eventID\": nope},\n" + rec2 + "\n]}", []string{"e1", "e2"}, []string{"record 2 (line 3): invalid JSON"}},
-		{"broken first line hides nothing", "{\"eventID\": trunc\n" + rec1 + "\n" + rec2 + "\n", []string{"e1", "e2"}, []string{"record 1 (line 1): invalid JSON"}},
-		{"concatenated without newlines, middle broken", eventBridge(rec1) + `{"detail-type": oops}` + eventBridge(rec2), []string{"e1", "e2"}, []string{"record 2 (line 1): invalid JSON"}},
-		{"skipped events keep their places", `[{"detail-type":"Scheduled Event","detail":{}},{"Records":null},42]`, nil, []string{"record 3: want a JSON object"}},
-		{"broken log file then a stray closing line", "{\"Records\":[\n" + rec1 + ",\n{\"eventID\": nope},\n" + rec2 + "\n]}\n" + rec2, []string{"e1", "e2", "e2"}, []string{"record 2 (line 3): invalid JSON"}},
-		{"digest file", `{"awsAccountId":"111122223333","digestStartTime":"2026-11-20T10:00:00Z","logFiles":[]}`, nil, nil},
-		{"log file with garbage after it", `{"Records":[` + rec1 + `]} xyz`, []string{"e1"}, []string{"invalid JSON"}},
-		{"log file with a key after Records", `{"Records":[` + rec1 + `],"x":{"y":[1]}}` + "\n" + eventBridge(rec2), []string{"e1", "e2"}, nil},
-		{"log file broken after Records", `{"Records":[` + rec1 + `],"x":}`, []string{"e1"}, []string{"record 2 (line 1): after the Records list"}},
-		{"broken document", "{\n \"detail-type\": \"AWS API Call via CloudTrail\",\n \"detail\": " + rec1 + ",\n", nil, []string{"record 1 (line 4): invalid JSON"}},
-		{"deep nesting", strings.Repeat("[", 10) + rec1 + strings.Repeat("]", 10), nil, []string{"nested deeper than"}},
-		{"eventbridge fills account and region", eventBridge(`{"eventID":"e3","eventName":"AddPermission","eventSource":"lambda.amazonaws.com"}`), []string{"e3"}, nil},
-	}
-	for _, tt := range tests {
+	for _, tt := range envelopeTests {
 		t.Run(tt.name, func(t *testing.T) {
 			checkDecode(t, tt.input, tt.wantIDs, tt.wantErrs)
 		})
@@ -203,12 +217,10 @@ func TestDecodeManyDocuments(t *testing.T) {
 }
 
 func TestDecodeInputTooLarge(t *testing.T) {
-	defer func(n int) { maxInput = n }(maxInput)
-	maxInput = 1 << 20
-	z := gz(t, strings.Repeat(" ", maxInput+1))
-	ids, errs := collect(z)
-	if len(ids) != 0 || len(errs) != 1 || !strings.Contains(errs[0], "larger than") {
-		t.Errorf("records %v, errors %q", ids, errs)
+	ir := InputReader{Limit: 1 << 20}
+	z := gz(t, strings.Repeat(" ", ir.Limit+1))
+	if _, err := ir.Read(strings.NewReader(z)); err == nil || !strings.Contains(err.Error(), "larger than 1048576 bytes") {
+		t.Errorf("an input over the limit: %v", err)
 	}
 }
 
@@ -299,44 +311,11 @@ func TestActor(t *testing.T) {
 	}
 }
 
-// BenchmarkDecodeLogFile reads one gzipped log file of 20 records, as
-// archived under AWSLogs/: the hunt's work per file.
-func BenchmarkDecodeLogFile(b *testing.B) {
-	recs := make([]string, 20)
-	for i := range recs {
-		recs[i] = rec1
-	}
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write([]byte(`{"Records":[` + strings.Join(recs, ",") + `]}`))
-	zw.Close()
-	data := buf.Bytes()
-	b.ReportAllocs()
-	for b.Loop() {
-		n := 0
-		for _, err := range Decode(bytes.NewReader(data)) {
-			if err != nil {
-				b.Fatal(err)
-			}
-			n++
-		}
-		if n != 20 {
-			b.Fatalf("%d records", n)
-		}
-	}
-}
-
 func FuzzDecode(f *testing.F) {
 	for _, s := range []string{rec1, eventBridge(rec1), `{"Records":[` + rec1 + `]}`, rec1 + "\n" + rec2, `[[{}]]`, `{"Records":"x"}`, "\x1f\x8b", `{"detail-type":"AWS API Call via CloudTrail","detail":[]}`, athenaRow1, `{"eventname":"X","requestparameters":"{"}`} {
 		f.Add([]byte(s))
 	}
-	for _, file := range []string{"testdata/stratus-red-team-addpermission-public.json", "testdata/aws-docs-s3-log-file-with-failed-call.json.gz"} {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	addFiles(f, "testdata/stratus-red-team-addpermission-public.json", "testdata/aws-docs-s3-log-file-with-failed-call.json.gz", "testdata/broken/*.json*")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for rec, err := range Decode(bytes.NewReader(data)) {
 			if err == nil && rec.EventName == "" && rec.EventSource == "" {
@@ -344,6 +323,55 @@ func FuzzDecode(f *testing.F) {
 			}
 			if err != nil && rec.EventID != "" {
 				t.Errorf("an error came with a record: %v", err)
+			}
+		}
+	})
+}
+
+// addFiles adds the files that match the patterns to f's corpus.
+func addFiles(f *testing.F, patterns ...string) {
+	for _, p := range patterns {
+		files, err := filepath.Glob(p)
+		if err != nil || len(files) == 0 {
+			f.Fatalf("%s: %v", p, err)
+		}
+		for _, file := range files {
+			if strings.HasSuffix(file, ".golden") {
+				continue
+			}
+			b, err := os.ReadFile(file)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b)
+		}
+	}
+}
+
+// FuzzDecodeStream: whatever the input, streaming it through any window
+// yields what decoding it whole does, and a keep func changes only which
+// records are decoded, never where one ends.
+func FuzzDecodeStream(f *testing.F) {
+	for _, tt := range envelopeTests {
+		f.Add([]byte(tt.input), uint16(7))
+	}
+	f.Add([]byte(rec1+"\n12345"), uint16(3))
+	f.Add([]byte(strings.Repeat("{\"a\":[", 70)+"1"+strings.Repeat("]}", 70)), uint16(5))
+	keep := func(b []byte) bool { return len(b)%3 != 0 }
+	f.Fuzz(func(t *testing.T, data []byte, size uint16) {
+		for _, keep := range []func([]byte) bool{nil, keep} {
+			want := outcome(DecodeBytes(data, keep))
+			got := outcome(decodeStream(iotest.OneByteReader(bytes.NewReader(data)), keep, int(size)+1))
+			if !slices.Equal(got, want) {
+				t.Fatalf("window %d:\n%s\nwhole:\n%s", size+1, strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		}
+		// Records keep passes come as they come without it.
+		all := outcome(DecodeBytes(data, nil))
+		some := outcome(DecodeBytes(data, keep))
+		for _, s := range some {
+			if !strings.HasPrefix(s, "error: ") && !slices.Contains(all, s) {
+				t.Fatalf("with keep, %q; without:\n%s", s, strings.Join(all, "\n"))
 			}
 		}
 	})

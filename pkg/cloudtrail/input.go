@@ -20,19 +20,41 @@ type InputReader struct {
 	rd  bytes.Reader
 	br  *bufio.Reader
 	zr  *gzip.Reader
+	// fast inflates whole inputs when the build has libdeflate.
+	fast fastInflater
 	// Compressed counts the bytes read from the last input as they came,
 	// before gunzipping, so far.
 	Compressed int64
 	// Decompressed counts the bytes of the last input after gunzipping,
 	// so far: those returned and those read from the rest.
 	Decompressed int64
+
+	// Limit bounds an input's decompressed size; 0 means MaxInput.
+	Limit int
+	// StoredWhole is the largest stored input read whole before it is
+	// gunzipped, larger ones stream; 0 means 2 MiB.
+	StoredWhole int64
+}
+
+func (ir *InputReader) limit() int {
+	if ir.Limit > 0 {
+		return ir.Limit
+	}
+	return MaxInput
+}
+
+func (ir *InputReader) storedWhole() int64 {
+	if ir.StoredWhole > 0 {
+		return ir.StoredWhole
+	}
+	return defaultStoredWhole
 }
 
 // Read reads r to its end, at most MaxInput bytes decompressed. The bytes
 // it returns are valid until the next Read. On an error it returns what it
 // read before the error, with the error.
 func (ir *InputReader) Read(r io.Reader) ([]byte, error) {
-	data, _, err := ir.Open(r, maxInput)
+	data, _, err := ir.Open(r, ir.limit())
 	return data, err
 }
 
@@ -54,10 +76,10 @@ func (ir *InputReader) Open(r io.Reader, whole int) (data []byte, rest io.Reader
 	// Read the stored bytes first: the gunzipper runs fastest over bytes
 	// in memory, and a log file is small.
 	ir.raw.Reset()
-	n, readErr := ir.raw.ReadFrom(io.LimitReader(r, rawWhole+1))
+	n, readErr := ir.raw.ReadFrom(io.LimitReader(r, ir.storedWhole()+1))
 	ir.Compressed = n
 	var src io.Reader
-	if readErr == nil && n > rawWhole {
+	if readErr == nil && n > ir.storedWhole() {
 		// Too large to hold: the rest streams through.
 		if ir.br == nil {
 			ir.br = bufio.NewReaderSize(nil, 64<<10)
@@ -67,6 +89,15 @@ func (ir *InputReader) Open(r io.Reader, whole int) (data []byte, rest io.Reader
 	} else {
 		ir.rd.Reset(ir.raw.Bytes())
 		src = &ir.rd
+	}
+	if readErr == nil && n <= ir.storedWhole() {
+		// Built with libdeflate, a whole gzip input is inflated in one
+		// call; what it cannot do (a broken stream, a large output) is
+		// done below.
+		if data, ok := ir.fast.inflate(ir.raw.Bytes(), min(whole, ir.limit())); ok {
+			ir.Decompressed = int64(len(data))
+			return data, nil, nil
+		}
 	}
 	what := "read"
 	if head := ir.raw.Bytes(); len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
@@ -82,7 +113,7 @@ func (ir *InputReader) Open(r io.Reader, whole int) (data []byte, rest io.Reader
 			src, what = ir.zr, "gzip"
 		}
 	}
-	whole = min(whole, maxInput)
+	whole = min(whole, ir.limit())
 	_, err = ir.buf.ReadFrom(io.LimitReader(src, int64(whole)+1))
 	data = ir.buf.Bytes()
 	ir.Decompressed = int64(len(data))
@@ -96,16 +127,15 @@ func (ir *InputReader) Open(r io.Reader, whole int) (data []byte, rest io.Reader
 	if len(data) <= whole {
 		return data, nil, nil
 	}
-	if whole == maxInput {
-		return nil, nil, fmt.Errorf("input larger than %d bytes decompressed: split it", maxInput)
+	if whole == ir.limit() {
+		return nil, nil, fmt.Errorf("input larger than %d bytes decompressed: split it", whole)
 	}
 	ir.Decompressed = int64(len(data))
-	return data, &limited{r: src, left: int64(maxInput - len(data)), what: what, read: &ir.Decompressed}, nil
+	return data, &limited{r: src, left: int64(ir.limit() - len(data)), limit: ir.limit(), what: what, read: &ir.Decompressed}, nil
 }
 
-// rawWhole is the largest stored input read whole before it is
-// gunzipped; larger ones stream.
-var rawWhole int64 = 2 << 20 // lowered by tests
+// defaultStoredWhole is InputReader.StoredWhole's default.
+const defaultStoredWhole = 2 << 20
 
 // keptBuffer is the largest buffer kept from one input to the next.
 const keptBuffer = 4 << 20
@@ -113,10 +143,11 @@ const keptBuffer = 4 << 20
 // limited reads the rest of a large input, failing past MaxInput and
 // naming where a read failed.
 type limited struct {
-	r    io.Reader
-	left int64
-	read *int64 // all the input's bytes so far
-	what string
+	r     io.Reader
+	left  int64
+	limit int
+	read  *int64 // all the input's bytes so far
+	what  string
 }
 
 func (l *limited) Read(p []byte) (int, error) {
@@ -125,7 +156,7 @@ func (l *limited) Read(p []byte) (int, error) {
 		if _, err := io.ReadFull(l.r, one[:]); err == io.EOF {
 			return 0, io.EOF // the input ends exactly at the bound
 		}
-		return 0, fmt.Errorf("%w: larger than %d bytes decompressed: split it", errTooLarge, maxInput)
+		return 0, fmt.Errorf("%w: larger than %d bytes decompressed: split it", errTooLarge, l.limit)
 	}
 	n, err := l.r.Read(p[:min(int64(len(p)), l.left)])
 	l.left -= int64(n)
@@ -154,7 +185,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // the records that name no call it watches.
 func DecodeBytes(data []byte, keep func(record []byte) bool) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
-		d := decoder{yield: yield, input: data, keep: keep}
+		d := decoder{yield: yield, in: wholeSource(data), keep: keep}
 		d.document()
 	}
 }

@@ -18,6 +18,12 @@ func TestEventNames(t *testing.T) {
 		{`{"eventName":1,"eventName":null,"eventName":"C`, nil},
 		{`{"EventName":"A","x":"eventName"}`, nil},
 		{`{"requestParameters":{"eventName":"D"}}`, []string{"D"}},
+		{`eventName":"E"`, nil},
+		{`"eventName"`, nil},
+		{`"eventName`, nil},
+		{`"eventNames":"F"`, nil},
+		{`"eventName": "G", "eventname" :"H"`, []string{"G", "H"}},
+		{`"preventName":"I"`, nil},
 	}
 	for _, tt := range tests {
 		var got []string

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // outcome is what a decode yields, in order: a record's ID and position,
@@ -25,19 +26,27 @@ func outcome(seq func(func(Record, error) bool)) []string {
 	return out
 }
 
-// TestDecodeStreamAgrees: on valid inputs, streaming yields what Decode
-// yields, record for record.
+// windows are first window sizes a stream is read with: each value
+// crosses window ends at many places.
+var windows = []int{1, 7, 64, 4096, window}
+
+// TestDecodeStreamAgrees: streaming yields what DecodeBytes yields over
+// the whole input, record for record and error for error, broken input
+// included, whatever the window.
 func TestDecodeStreamAgrees(t *testing.T) {
 	inputs := map[string]string{
-		"log file":             `{"Records":[` + rec1 + `,` + rec2 + `]}`,
 		"log file, other keys": `{"Records":[` + rec1 + `],"x":{"y":[1]}}`,
 		"two log files":        `{"Records":[` + rec1 + `]}` + "\n" + `{"Records":[` + rec2 + `]}`,
-		"JSON Lines":           rec1 + "\n" + rec2 + "\n",
-		"EventBridge events":   eventBridge(rec1) + "\n" + eventBridge(rec2),
-		"array":                `[` + rec1 + `,` + rec2 + `]`,
-		"byte order mark":      "\xef\xbb\xbf" + rec1,
-		"empty log file":       `{"Records":[]}`,
 		"not a record":         `{"Records":[{"a":1},` + rec2 + `]}`,
+		"number at the end":    rec1 + "\n12345",
+		"many broken lines":    strings.Repeat("{\"eventID\": x\n", 50) + rec1,
+		"other keys across windows": `{"Records":[],"` + strings.Repeat("k", 3000) + `":` + strings.Repeat(" ", 70000) + `{"a":1}` +
+			strings.Repeat("\n", 70000) + `,"x":[]}` + "\n" + rec1,
+		"cut after many lines":      `{"Records":[` + rec1 + `,` + strings.Repeat("\n", 70000),
+		"broken key across windows": `{"Records":[],"` + strings.Repeat("k", 70000) + "\n" + `":1}` + "\n" + rec1,
+	}
+	for _, tt := range envelopeTests {
+		inputs[tt.name] = tt.input
 	}
 	files, err := filepath.Glob("testdata/*.json")
 	if err != nil {
@@ -50,29 +59,43 @@ func TestDecodeStreamAgrees(t *testing.T) {
 		}
 		inputs[f] = string(b)
 	}
+	keep := func(b []byte) bool { return !bytes.Contains(b, []byte(`"e2"`)) }
 	for name, in := range inputs {
 		t.Run(name, func(t *testing.T) {
-			want := outcome(Decode(strings.NewReader(in)))
-			got := outcome(DecodeStream(strings.NewReader(in), nil))
-			if strings.Join(got, "\n") != strings.Join(want, "\n") {
-				t.Errorf("stream:\n%s\nwhole:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-			}
-			if len(want) == 0 && name != "empty log file" {
-				t.Error("nothing decoded")
+			for _, keep := range []func([]byte) bool{nil, keep} {
+				want := outcome(DecodeBytes([]byte(in), keep))
+				for _, size := range windows {
+					got := outcome(decodeStream(iotest.OneByteReader(strings.NewReader(in)), keep, size))
+					if strings.Join(got, "\n") != strings.Join(want, "\n") {
+						t.Fatalf("window %d:\n%s\nwhole:\n%s", size, strings.Join(got, "\n"), strings.Join(want, "\n"))
+					}
+				}
 			}
 		})
 	}
 }
 
+// TestDecodeStreamBroken: a stream goes on after a broken record, and one
+// that cannot be read to its end yields what came before, then why.
 func TestDecodeStreamBroken(t *testing.T) {
 	in := `{"Records":[` + rec1 + `,{"eventID":` + `]}` + "\n" + rec2
-	got := outcome(DecodeStream(strings.NewReader(in), nil))
-	if len(got) != 2 || !strings.HasPrefix(got[0], "e1 record 1") || !strings.HasPrefix(got[1], "error: record 2: invalid JSON") || !strings.Contains(got[1], "the rest of the input is not read") {
-		t.Errorf("got %q", got)
+	want := []string{
+		"e1 record 1 AddPermission20150331v2",
+		"error: record 2 (line 1): invalid JSON: invalid character ']' looking for beginning of value",
+		"e2 record 3 CreateFunctionUrlConfig",
 	}
-	got = outcome(DecodeStream(strings.NewReader(`{"Records":[`+rec1+`,`+rec2[:40]), nil))
-	if len(got) != 2 || !strings.HasPrefix(got[0], "e1 ") || !strings.HasPrefix(got[1], "error: record 2: input ends inside a value") {
-		t.Errorf("truncated: got %q", got)
+	if got := outcome(DecodeStream(strings.NewReader(in), nil)); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	cut := errors.New("connection reset")
+	got := outcome(decodeStream(&failAfter{r: strings.NewReader(`{"Records":[` + rec1 + `,` + rec2[:40]), err: cut}, nil, 64))
+	want = []string{
+		"e1 record 1 AddPermission20150331v2",
+		"error: record 2 (line 1): invalid JSON: unexpected EOF",
+		"error: connection reset",
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("cut: got %q, want %q", got, want)
 	}
 }
 
@@ -111,8 +134,7 @@ func TestOpenLarge(t *testing.T) {
 		t.Errorf("%d records, %d of %d stored bytes and %d of %d decompressed bytes read", records, ir.Compressed, len(in), ir.Decompressed, b.Len())
 	}
 
-	defer func(old int) { maxInput = old }(maxInput)
-	maxInput = b.Len() / 2
+	ir.Limit = b.Len() / 2
 	data, rest, err = ir.Open(strings.NewReader(in), 64<<10)
 	if err != nil || rest == nil {
 		t.Fatalf("Open: %v", err)
@@ -210,15 +232,13 @@ func TestOpenStored(t *testing.T) {
 		b.WriteString(strings.Replace(rec1, `"e1"`, fmt.Sprintf(`"e%d"`, i), 1) + "\n")
 	}
 	in := gz(t, b.String())
-	defer func(n int64) { rawWhole = n }(rawWhole)
-	rawWhole = 100
-	var ir InputReader
+	ir := InputReader{StoredWhole: 100}
 	data, rest, err := ir.Open(strings.NewReader(in), 1<<20)
 	if err != nil || rest != nil || string(data) != b.String() || ir.Compressed != int64(len(in)) {
 		t.Fatalf("streamed: %d bytes, rest %v, %d stored bytes read of %d, %v", len(data), rest, ir.Compressed, len(in), err)
 	}
 
-	rawWhole = 8 << 20
+	ir.StoredWhole = 8 << 20
 	cut := []byte(in[:len(in)/2])
 	data, _, err = ir.Open(&failAfter{r: bytes.NewReader(cut), err: errors.New("connection reset")}, 1<<20)
 	if err == nil || !strings.Contains(err.Error(), "read: after") || !strings.Contains(err.Error(), "connection reset") {

@@ -36,6 +36,12 @@ type Digest struct {
 	Omitted int `json:"omitted"`
 	// Unread is how many reads failed: what the audit could not judge.
 	Unread int `json:"unread"`
+	// Suppressed is how many findings suppressions muted: not listed.
+	Suppressed int `json:"suppressed"`
+	// Expired names the suppressions that have stopped matching
+	// ("suppressions.yaml:12: reason, expired 2026-11-30"), so that what
+	// they muted is known to alert again.
+	Expired []string `json:"expired,omitempty"`
 }
 
 // New sums up a run's findings, worst first.

@@ -20,6 +20,13 @@ const (
 	SlackAPIURL     = "SLACK_API_URL"     // the Web API base for bot tokens (local fakes)
 )
 
+// The audit function's (functions/audit), besides the monitor's.
+const (
+	AuditRegions  = "AUDIT_REGIONS"   // comma-separated regions; empty: the function's own
+	AuditRole     = "AUDIT_ROLE"      // the role assumed in each member account (organization layout)
+	AuditQueueURL = "AUDIT_QUEUE_URL" // the queue a run fans out through (organization layout)
+)
+
 // Both functions', and the audit function's.
 const (
 	// StateTable is the DynamoDB table that remembers what was delivered;

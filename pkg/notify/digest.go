@@ -35,6 +35,15 @@ func DigestEmail(d digest.Digest) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "lambdawatch audit of %s, %s, started %s\n\n", plural(len(d.Accounts), "account"), plural(len(d.Regions), "region"), d.Started.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "Found: %s.\n", d.CountText())
+	if d.Suppressed > 0 {
+		fmt.Fprintf(&b, "%s suppressed by the suppressions file, and not listed.\n", plural(d.Suppressed, "finding"))
+	}
+	if len(d.Expired) > 0 {
+		fmt.Fprintf(&b, "\nSuppressions that have expired (what they muted alerts again):\n")
+		for _, e := range d.Expired {
+			fmt.Fprintf(&b, "  - %s\n", oneLine(e))
+		}
+	}
 	if d.Unread > 0 {
 		fmt.Fprintf(&b, "%s failed: what they would have read was not judged; the audit function's log names each.\n", plural(d.Unread, "read"))
 	}

@@ -143,7 +143,7 @@ func (m *Monitor) Handle(ctx context.Context, ev events.CloudWatchEvent) error {
 			continue
 		case err != nil:
 			// A duplicate is better than a lost alert.
-			log.Error(StateUnavailable, "rule", f.Rule, "error", err)
+			log.Error(state.LogUnavailable, "rule", f.Rule, "error", err)
 		}
 		id, err := m.publish(ctx, f)
 		if err != nil {
@@ -156,7 +156,7 @@ func (m *Monitor) Handle(ctx context.Context, ev events.CloudWatchEvent) error {
 		}
 		m.seen.add(key)
 		if err := claim.Done(ctx); err != nil {
-			log.Error(StateUnavailable, "rule", f.Rule, "error", fmt.Errorf("published as %s but not marked: a retry after the lease may publish again: %w", id, err))
+			log.Error(state.LogUnavailable, "rule", f.Rule, "error", fmt.Errorf("published as %s but not marked: a retry after the lease may publish again: %w", id, err))
 		}
 		log.Info("published", "rule", f.Rule, "severity", f.Severity, "resource", f.Resource(), "messageID", id)
 	}
@@ -165,11 +165,6 @@ func (m *Monitor) Handle(ctx context.Context, ev events.CloudWatchEvent) error {
 	}
 	return nil
 }
-
-// StateUnavailable is the message logged when the state table cannot say
-// whether a finding was delivered, or cannot record that it was: the
-// stack's alarm counts these lines.
-const StateUnavailable = "delivery state unavailable"
 
 func (m *Monitor) now() time.Time {
 	if m.Now != nil {

@@ -96,7 +96,7 @@ func TestMonitorState(t *testing.T) {
 		if err := m.Handle(t.Context(), event(t, lambdaDetail)); err != nil {
 			t.Fatal(err)
 		}
-		if len(p.ins) != 2 || !strings.Contains(logs.String(), StateUnavailable) {
+		if len(p.ins) != 2 || !strings.Contains(logs.String(), state.LogUnavailable) {
 			t.Errorf("%d published, log %s; want both findings and the state error logged", len(p.ins), logs.String())
 		}
 	})

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
+	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail/cloudtrailtest"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 	"github.com/lambdawatch/lambdawatch/pkg/prefilter"
 )
@@ -151,6 +153,88 @@ func FuzzMatch(f *testing.F) {
 		}
 		if fs := judge(b); len(fs) > 0 {
 			t.Fatalf("the filter dropped input that raises %s (%s)", fs[0].Rule, fs[0].EventName)
+		}
+	})
+}
+
+// BenchmarkMatch runs the filter over a log file shaped as CloudTrail
+// writes them (40 records, no watched call: what it sees most) and over
+// one of its records, as a hunt does for each record of a file it keeps.
+func BenchmarkMatch(b *testing.B) {
+	w, err := cloudtrailtest.Write(b.TempDir(), cloudtrailtest.Archive{Files: 1, RecordsPerFile: 40, Seed: 5})
+	if err != nil {
+		b.Fatal(err)
+	}
+	z, err := os.ReadFile(w.Paths[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ir cloudtrail.InputReader
+	data, err := ir.Read(bytes.NewReader(z))
+	if err != nil {
+		b.Fatal(err)
+	}
+	record := data[bytes.IndexByte(data, '[')+1:]
+	record = record[:bytes.Index(record, []byte(`},{"eventVersion"`))+1]
+	f := prefilter.New(watched())
+	for name, in := range map[string][]byte{"file": data, "record": record} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(in)))
+			for b.Loop() {
+				if f.Match(in) {
+					b.Fatal("a watched call")
+				}
+			}
+		})
+	}
+}
+
+// findings decodes b whole with keep and judges each record; it returns
+// the findings, at any severity, one line each.
+func findings(b []byte, keep func([]byte) bool) []string {
+	e := detect.New(detect.Config{Now: func() time.Time { return time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) }})
+	var out []string
+	for rec, err := range cloudtrail.DecodeBytes(b, keep) {
+		if err != nil {
+			continue
+		}
+		fs, _ := e.Judge(rec)
+		for _, f := range fs {
+			out = append(out, rec.Position+" "+f.Rule+" "+f.EventID)
+		}
+	}
+	return out
+}
+
+// FuzzKeep is the filter's promise record by record, which a hunt relies
+// on within the files it keeps: whatever the bytes, decoding only the
+// records the filter passes finds what decoding every record finds.
+func FuzzKeep(f *testing.F) {
+	for _, b := range samples(f) {
+		if !bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
+			f.Add(b)
+		}
+	}
+	broken, err := filepath.Glob("../cloudtrail/testdata/broken/*.json*")
+	if err != nil || len(broken) == 0 {
+		f.Fatalf("broken samples: %v", err)
+	}
+	for _, p := range broken {
+		if strings.HasSuffix(p, ".golden") {
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add(logFile(other, record("lambda.amazonaws.com", "AddPermission20150331v2"), `{"eventName":"GetObject","x":tru}`, record("lambda.amazonaws.com", "AddPermission20150331v2")))
+	filter := prefilter.New(watched())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		all := findings(b, nil)
+		if kept := findings(b, filter.Match); !slices.Equal(kept, all) {
+			t.Fatalf("through the filter:\n%s\nwithout:\n%s", strings.Join(kept, "\n"), strings.Join(all, "\n"))
 		}
 	})
 }

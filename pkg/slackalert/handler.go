@@ -12,6 +12,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
+	"github.com/lambdawatch/lambdawatch/pkg/state"
 )
 
 // Handler posts the findings of an SQS batch to Slack and reports the
@@ -39,6 +40,9 @@ import (
 type Handler struct {
 	Poster Poster       // usually a *Retrier
 	Log    *slog.Logger // nil: slog.Default()
+	// State remembers what was posted, across batches, redeliveries and
+	// containers; nil: only duplicates within a batch are caught.
+	State *state.Store
 
 	SummaryAbove int // 0 means 5
 	MaxDetailed  int // 0 means 3; negative means none
@@ -81,7 +85,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	fail := func(id string) {
 		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
 	}
+	failedIdx := map[int]bool{}
 	failItem := func(it item) {
+		failedIdx[it.index] = true
 		fail(it.id)
 		for _, id := range it.dups {
 			fail(id)
@@ -142,6 +148,12 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		items = append(items, item{index: i, id: m.MessageId, finding: f})
 	}
 
+	items, claims, held := h.claim(ctx, items)
+	for _, it := range held {
+		failItem(it)
+	}
+	defer h.settle(ctx, claims, failedIdx)
+
 	summaryAbove := h.SummaryAbove
 	if summaryAbove <= 0 {
 		summaryAbove = 5
@@ -169,6 +181,51 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		"messages", len(ev.Records), "findings", len(items), "summary", len(items) > summaryAbove,
 		"delivered", posted, "failed", failed, "bad", bad, "duplicates", dups, "digests", digests)
 	return resp, nil
+}
+
+// claim takes each finding's key in the state table before it is posted:
+// findings posted before (another batch, a redelivery) are dropped, and
+// findings another container is posting are returned as held, to be
+// retried after its lease. A table that cannot say posts anyway.
+func (h *Handler) claim(ctx context.Context, items []item) (post []item, claims map[int]state.Claim, held []item) {
+	if h.State == nil {
+		return items, nil, nil
+	}
+	claims = map[int]state.Claim{}
+	for _, it := range items {
+		c, err := h.State.Claim(ctx, state.PostedKey(it.finding))
+		switch {
+		case errors.Is(err, state.ErrDelivered):
+			h.log().InfoContext(ctx, "finding posted before, skipped", "messageId", it.id, "eventID", it.finding.EventID, "rule", it.finding.Rule)
+			continue
+		case errors.Is(err, state.ErrInProgress):
+			h.log().WarnContext(ctx, "finding being posted elsewhere", "messageId", it.id, "err", err)
+			held = append(held, it)
+			continue
+		case err != nil:
+			// A duplicate post is better than a lost alert.
+			h.log().ErrorContext(ctx, state.LogUnavailable, "messageId", it.id, "err", err)
+		}
+		claims[it.index] = c
+		post = append(post, it)
+	}
+	return post, claims, held
+}
+
+// settle marks what was posted and releases what was not, so that SQS's
+// redelivery posts only the latter.
+func (h *Handler) settle(ctx context.Context, claims map[int]state.Claim, failed map[int]bool) {
+	for i, c := range claims {
+		var err error
+		if failed[i] {
+			err = c.Release(ctx)
+		} else {
+			err = c.Done(ctx)
+		}
+		if err != nil {
+			h.log().ErrorContext(ctx, state.LogUnavailable, "err", fmt.Errorf("settling message %d: %w", i, err))
+		}
+	}
 }
 
 // summarize posts the summary and the CRITICAL details; it returns the

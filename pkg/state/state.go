@@ -97,6 +97,11 @@ const (
 	attrDone     = "done_at"
 )
 
+// LogUnavailable is the message the functions log when the table cannot
+// say whether a finding was delivered, or cannot record that it was: the
+// stack's alarm counts these lines.
+const LogUnavailable = "delivery state unavailable"
+
 // Statuses an item has.
 const (
 	StatusInProgress = "in_progress"

@@ -26,6 +26,7 @@ import (
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 	"github.com/lambdawatch/lambdawatch/pkg/digest"
 	"github.com/lambdawatch/lambdawatch/pkg/notify"
+	"github.com/lambdawatch/lambdawatch/pkg/suppress"
 )
 
 // Target is one account and region to audit: the body of a fan-out
@@ -60,8 +61,10 @@ type Sweep struct {
 	Accounts func(ctx context.Context) ([]string, error)
 	// MinSeverity: findings below it are left out of the digest.
 	MinSeverity detect.Severity
-	Queue       Sender
-	QueueURL    string
+	// Suppress mutes accepted findings: counted in the digest, not listed.
+	Suppress *suppress.List
+	Queue    Sender
+	QueueURL string
 	// Parallel bounds the accounts audited at once without a queue; 0
 	// means 4.
 	Parallel int
@@ -210,12 +213,22 @@ func (s *Sweep) logErrors(ctx context.Context, account string, errs []error) {
 // publish sends the digest of what was found at or above MinSeverity.
 func (s *Sweep) publish(ctx context.Context, started time.Time, accounts, regions []string, fs []detect.Finding, unread int) error {
 	kept := fs[:0:0]
+	suppressed := 0
 	for _, f := range fs {
-		if f.Severity >= s.MinSeverity {
+		switch {
+		case f.Severity < s.MinSeverity:
+		case s.Suppress.Apply(&f, started):
+			suppressed++
+			s.log().InfoContext(ctx, "finding suppressed", "rule", f.Rule, "resource", f.ResourceARN, "reason", f.Suppressed)
+		default:
 			kept = append(kept, f)
 		}
 	}
 	d := digest.New(started, accounts, regions, kept, unread)
+	d.Suppressed = suppressed
+	for _, e := range s.Suppress.Expired(started) {
+		d.Expired = append(d.Expired, fmt.Sprintf("%s: %s, expired %s", e.Where(), e.Reason, e.Expires.Format(time.DateOnly)))
+	}
 	in, err := notify.DigestInput(s.Topic, d)
 	if err != nil {
 		return err

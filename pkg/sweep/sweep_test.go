@@ -20,6 +20,7 @@ import (
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 	"github.com/lambdawatch/lambdawatch/pkg/digest"
 	"github.com/lambdawatch/lambdawatch/pkg/notify"
+	"github.com/lambdawatch/lambdawatch/pkg/suppress"
 )
 
 // topic keeps what was published, and refuses while fail is set.
@@ -194,5 +195,29 @@ func TestHandleQueue(t *testing.T) {
 	resp, _ = s.HandleQueue(t.Context(), events.SQSEvent{Records: ev.Records[:1]})
 	if len(resp.BatchItemFailures) != 1 {
 		t.Errorf("a digest SNS refused was not reported for retry: %+v", resp)
+	}
+}
+
+// TestDigestSuppressions: suppressed findings are counted, not listed;
+// an expired entry mutes nothing and is named in the digest.
+func TestDigestSuppressions(t *testing.T) {
+	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	l, err := suppress.Parse("s.yaml", []byte("suppressions:\n  - rule: public-layer\n    account: \"111122223333\"\n    reason: shared on purpose\n    expires: 2027-01-31\n  - rule: public-layer\n    account: \"444455556666\"\n    reason: old approval\n    expires: 2026-11-30\n"), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls []Target
+	tp := &topic{}
+	s := &Sweep{Topic: "t", SNS: tp, Audit: auditor(&calls), Regions: []string{"eu-west-1"}, Accounts: accounts("111122223333", "444455556666"),
+		MinSeverity: detect.Medium, Suppress: l, Now: func() time.Time { return now }}
+	if err := s.HandleSchedule(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	d := tp.digests(t)[0]
+	if len(d.Findings) != 1 || d.Findings[0].Account != "444455556666" || d.Suppressed != 1 {
+		t.Errorf("digest lists %v with %d suppressed, want the other account's finding and 1", d.Findings, d.Suppressed)
+	}
+	if len(d.Expired) != 1 || !strings.Contains(d.Expired[0], "s.yaml:6: old approval, expired 2026-11-30") {
+		t.Errorf("expired %q, want the lapsed entry named by its line", d.Expired)
 	}
 }

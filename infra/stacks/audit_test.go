@@ -1,0 +1,138 @@
+package stacks_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/lambdawatch/lambdawatch/infra/stacks"
+)
+
+// auditStatements are the audit function's role's statements, by Sid.
+func auditStatements(t *testing.T, tpl map[string]any) map[string]map[string]any {
+	t.Helper()
+	fn := only(t, tpl, "AWS::Lambda::Function", func(p map[string]any) bool {
+		return strings.HasPrefix(jsonString(p["Description"]), `"lambdawatch audit`)
+	})
+	role := props(tpl, fn)["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+	out := map[string]map[string]any{}
+	for _, p := range resources(tpl, "AWS::IAM::Policy") {
+		pp := p["Properties"].(map[string]any)
+		if !strings.Contains(jsonString(pp["Roles"]), `"`+role+`"`) {
+			continue
+		}
+		for _, st := range asList(pp["PolicyDocument"].(map[string]any)["Statement"]) {
+			st := st.(map[string]any)
+			sid, _ := st["Sid"].(string)
+			out[sid] = st
+		}
+	}
+	return out
+}
+
+// readOnly reports whether every action only reads.
+func readOnly(actions []string) bool {
+	return !slices.ContainsFunc(actions, func(a string) bool {
+		_, call, _ := strings.Cut(a, ":")
+		return a != "apigateway:GET" && !strings.HasPrefix(call, "List") && !strings.HasPrefix(call, "Get") && !strings.HasPrefix(call, "Describe")
+	})
+}
+
+func TestAudit(t *testing.T) {
+	if !readOnly(stacks.AuditReadActions) {
+		t.Fatalf("AuditReadActions holds a call that is not a read: %v", stacks.AuditReadActions)
+	}
+	for _, l := range []*layout{single, variant, org} {
+		if n := len(resources(l.monitorJSON(), "AWS::Scheduler::Schedule")); n != 0 {
+			t.Errorf("%s: %d schedules without -c audit=true", l.name, n)
+		}
+	}
+	for _, l := range []*layout{audited, auditedOrg} {
+		tpl := l.monitorJSON()
+		sts := auditStatements(t, tpl)
+		if got := strs(sts["ReadState"]["Action"]); !sameSet(got, stacks.AuditReadActions) {
+			t.Errorf("%s: the audit reads %v, want exactly %v", l.name, got, stacks.AuditReadActions)
+		}
+		for sid, st := range sts {
+			if sid == "WriteOwnLogs" || sid == "PublishDigest" || sid == "UseTopicKey" || sid == "AssumeMemberAuditRole" || sid == "ListOrganizationAccounts" || sid == "ReadState" {
+				continue
+			}
+			// The fan-out queue's own grants (send, receive, delete).
+			if !strings.Contains(jsonString(st["Resource"]), "AuditQueue") {
+				t.Errorf("%s: the audit function may also %v on %s", l.name, st["Action"], jsonString(st["Resource"]))
+			}
+		}
+		sched := only(t, tpl, "AWS::Scheduler::Schedule", nil)
+		p := props(tpl, sched)
+		want := map[string]string{"audited": "rate(12 hours)", "audited-org": stacks.DefaultAuditSchedule}[l.name]
+		if p["ScheduleExpression"] != want {
+			t.Errorf("%s: schedule %v, want %s", l.name, p["ScheduleExpression"], want)
+		}
+		target := p["Target"].(map[string]any)
+		if !strings.Contains(jsonString(target["Arn"]), "AuditFunction") || target["DeadLetterConfig"] == nil || target["RetryPolicy"] == nil {
+			t.Errorf("%s: schedule target %s: want the audit function, a dead-letter queue and retries", l.name, jsonString(target))
+		}
+		_, fanOut := sts["AssumeMemberAuditRole"]
+		mappings := 0
+		for _, m := range resources(tpl, "AWS::Lambda::EventSourceMapping") {
+			if strings.Contains(jsonString(m["Properties"]), "AuditQueue") {
+				mappings++
+			}
+		}
+		if l == auditedOrg {
+			if !fanOut || !strings.HasSuffix(jsonString(sts["AssumeMemberAuditRole"]["Resource"]), `:role/`+testPrefix+`-audit"`) || mappings != 1 {
+				t.Errorf("%s: want the member role assumed by name and one fan-out mapping: %v, %d", l.name, sts["AssumeMemberAuditRole"], mappings)
+			}
+		} else if fanOut || mappings != 0 {
+			t.Errorf("%s: one account fans nothing out", l.name)
+		}
+	}
+}
+
+// TestMemberAuditRole: the forwarder of the central region makes the role
+// the central audit function assumes; it trusts that function's role
+// alone and may only read.
+func TestMemberAuditRole(t *testing.T) {
+	for _, name := range auditedOrg.order {
+		if name == stacks.MonitorStackName {
+			continue
+		}
+		tpl := auditedOrg.json[name]
+		roles := resources(tpl, "AWS::IAM::Role")
+		var audit map[string]any
+		for _, r := range roles {
+			if r["Properties"].(map[string]any)["RoleName"] == testPrefix+"-audit" {
+				audit = r
+			}
+		}
+		if audit == nil {
+			t.Fatalf("%s: no %s-audit role", name, testPrefix)
+		}
+		cond, _ := audit["Condition"].(string)
+		if cond == "" || !strings.Contains(jsonString(tpl["Conditions"].(map[string]any)[cond]), testRegion) {
+			t.Errorf("%s: the role is made in every region, want the central region only (IAM is global)", name)
+		}
+		p := audit["Properties"].(map[string]any)
+		trust := jsonString(p["AssumeRolePolicyDocument"])
+		if !strings.Contains(trust, testAccount) || !strings.Contains(trust, `role/`+testPrefix+`-audit-function`) || !strings.Contains(trust, "aws:PrincipalArn") {
+			t.Errorf("%s: trust %s, want the central audit function's role only", name, trust)
+		}
+		for _, pol := range asList(p["Policies"]) {
+			for _, st := range asList(pol.(map[string]any)["PolicyDocument"].(map[string]any)["Statement"]) {
+				if got := strs(st.(map[string]any)["Action"]); !sameSet(got, stacks.AuditReadActions) {
+					t.Errorf("%s: the member role may %v, want exactly the audit's reads", name, got)
+				}
+			}
+		}
+	}
+	for _, name := range org.order {
+		if name == stacks.MonitorStackName {
+			continue
+		}
+		for _, r := range resources(org.json[name], "AWS::IAM::Role") {
+			if r["Properties"].(map[string]any)["RoleName"] == testPrefix+"-audit" {
+				t.Errorf("%s: a member audit role without -c audit=true", name)
+			}
+		}
+	}
+}
