@@ -174,7 +174,7 @@ func runAudit(ctx context.Context, o auditOptions, cfg aws.Config, stdout, stder
 	if o.progress {
 		bar = newAuditBar(stderr)
 	}
-	opts := audit.Options{Concurrency: o.concurrency, LambdaQuotas: o.quotas}
+	opts := audit.Options{Concurrency: o.concurrency, IgnoreLambdaQuotas: !o.quotas}
 	if bar != nil {
 		opts.Progress = bar
 	}

@@ -21,13 +21,13 @@ type Options struct {
 	WAFInterval time.Duration
 	// Progress, when set, hears of functions found and read.
 	Progress Progress
-	// LambdaQuotas paces Lambda's calls at the rates its API allows each
-	// account and region, so that a large account is read without a
-	// storm of throttling: GetPolicy 15 a second, GetFunction 100, the
-	// rest of the control plane (the lists, URL configurations, layer
-	// policies) 15 together. Stand-ins that have no such quotas are read
-	// faster without.
-	LambdaQuotas bool
+	// IgnoreLambdaQuotas stops pacing Lambda's calls. Paced, they go at
+	// the rates Lambda's API allows each account and region, so that a
+	// large account is read without a storm of throttling: GetPolicy 15
+	// a second, GetFunction 100, the rest of the control plane (the
+	// lists, URL configurations, layer policies) 15 together. Stand-ins
+	// that have no such quotas are read faster unpaced.
+	IgnoreLambdaQuotas bool
 }
 
 // Lambda's API request quotas, a second, per account and region; AWS
@@ -137,7 +137,7 @@ func (a *Auditor) region(ctx context.Context, acct Account, region string, rs *r
 		elb: newSem(a.opts.Concurrency), waf: newSem(a.opts.Concurrency),
 		wafPace: newPacer(a.opts.WAFInterval),
 	}
-	if a.opts.LambdaQuotas {
+	if !a.opts.IgnoreLambdaQuotas {
 		r.policyPace = newPacer(time.Second / GetPolicyRate)
 		r.functionPace = newPacer(time.Second / GetFunctionRate)
 		r.controlPace = newPacer(time.Second / ControlPlaneRate)

@@ -38,7 +38,7 @@ func BenchmarkAudit1000(b *testing.B) {
 			cfg := config(proxy.URL, auditfixture.Region)
 			for b.Loop() {
 				proxy.Reset()
-				inv := audit.New(audit.Options{Concurrency: c, WAFInterval: -1}).Audit(ctx, audit.NewAccount(cfg, auditfixture.Main, "aws"), []string{auditfixture.Region})
+				inv := audit.New(audit.Options{Concurrency: c, WAFInterval: -1, IgnoreLambdaQuotas: true}).Audit(ctx, audit.NewAccount(cfg, auditfixture.Main, "aws"), []string{auditfixture.Region})
 				if got := len(inv.Regions[0].Functions); got != n || len(inv.Regions[0].Errors) > 0 {
 					b.Fatalf("read %d functions, errors %v", got, inv.Regions[0].Errors)
 				}
@@ -84,7 +84,7 @@ func TestCallsPerAccount(t *testing.T) {
 	w := seeded(t)
 	proxy := motoserver.NewProxy(t, w.moto.URL, motoserver.ProxyOptions{})
 	cfg := config(proxy.URL, auditfixture.Region)
-	inv := audit.New(audit.Options{WAFInterval: -1}).Audit(context.Background(), audit.NewAccount(cfg, auditfixture.Main, "aws"), []string{auditfixture.Region})
+	inv := audit.New(audit.Options{WAFInterval: -1, IgnoreLambdaQuotas: true}).Audit(context.Background(), audit.NewAccount(cfg, auditfixture.Main, "aws"), []string{auditfixture.Region})
 	calls := proxy.Calls()
 	t.Logf("%d calls for %d functions, %d roles, %d layer versions, %d REST and %d HTTP APIs, %d load balancers, %d web ACLs:\n%s",
 		len(calls), len(inv.Regions[0].Functions), len(inv.Roles), len(inv.Regions[0].Layers), len(inv.Regions[0].RestAPIs), len(inv.Regions[0].HTTPAPIs),
@@ -129,7 +129,7 @@ func BenchmarkAuditScaling(b *testing.B) {
 			}
 			for b.Loop() {
 				proxy.Reset()
-				inv := audit.New(audit.Options{Concurrency: run.c, WAFInterval: -1, LambdaQuotas: run.quotas}).Audit(ctx, acct, []string{auditfixture.Region})
+				inv := audit.New(audit.Options{Concurrency: run.c, WAFInterval: -1, IgnoreLambdaQuotas: !run.quotas}).Audit(ctx, acct, []string{auditfixture.Region})
 				if got := len(inv.Regions[0].Functions); got != n || len(inv.Regions[0].Errors) > 0 {
 					b.Fatalf("read %d functions, errors %v", got, inv.Regions[0].Errors)
 				}

@@ -373,7 +373,7 @@ func TestLambdaQuotas(t *testing.T) {
 	w := seeded(t)
 	proxy := motoserver.NewProxy(t, w.moto.URL, motoserver.ProxyOptions{})
 	cfg := config(proxy.URL, auditfixture.Region)
-	inv := audit.New(audit.Options{WAFInterval: -1, LambdaQuotas: true}).Audit(context.Background(), audit.NewAccount(cfg, auditfixture.Main, "aws"), []string{auditfixture.Region})
+	inv := audit.New(audit.Options{WAFInterval: -1}).Audit(context.Background(), audit.NewAccount(cfg, auditfixture.Main, "aws"), []string{auditfixture.Region})
 	if n := len(inv.Regions[0].Functions); n != 18 || len(inv.Regions[0].Errors) > 0 {
 		t.Fatalf("read %d functions, errors %v", n, inv.Regions[0].Errors)
 	}
