@@ -373,12 +373,16 @@ func TestLambdaQuotas(t *testing.T) {
 	w := seeded(t)
 	proxy := motoserver.NewProxy(t, w.moto.URL, motoserver.ProxyOptions{})
 	cfg := config(proxy.URL, auditfixture.Region)
-	inv := audit.New(audit.Options{WAFInterval: -1}).Audit(context.Background(), audit.NewAccount(cfg, auditfixture.Main, "aws"), []string{auditfixture.Region})
+	const wafEvery = 300 * time.Millisecond
+	inv := audit.New(audit.Options{WAFInterval: wafEvery}).Audit(context.Background(), audit.NewAccount(cfg, auditfixture.Main, "aws"), []string{auditfixture.Region})
 	if n := len(inv.Regions[0].Functions); n != 18 || len(inv.Regions[0].Errors) > 0 {
 		t.Fatalf("read %d functions, errors %v", n, inv.Regions[0].Errors)
 	}
-	var policy, control []time.Time
+	var policy, control, waf []time.Time
 	for _, c := range proxy.Calls() {
+		if c.Operation == "GetWebACLForResource" {
+			waf = append(waf, c.At)
+		}
 		if c.Service != "lambda" {
 			continue
 		}
@@ -406,5 +410,13 @@ func TestLambdaQuotas(t *testing.T) {
 		if span < least-100*time.Millisecond {
 			t.Errorf("%s: %d calls in %v, faster than %d a second", name, len(pool.at), span, pool.rate)
 		}
+	}
+	// WAF's once-a-second calls, here once every 300 ms: the three load
+	// balancers' GetWebACLForResource.
+	if len(waf) != 3 {
+		t.Fatalf("%d GetWebACLForResource calls, want 3", len(waf))
+	}
+	if span := waf[2].Sub(waf[0]); span < 2*wafEvery-100*time.Millisecond {
+		t.Errorf("GetWebACLForResource: 3 calls in %v, faster than one every %v", span, wafEvery)
 	}
 }
