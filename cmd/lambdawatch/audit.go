@@ -38,6 +38,7 @@ type auditOptions struct {
 	accounts    []string
 	org         bool
 	concurrency int
+	quotas      bool
 	progress    bool
 }
 
@@ -63,6 +64,7 @@ func parseAuditFlags(args []string, stderr io.Writer) (auditOptions, error) {
 	fset.StringVar(&accounts, "accounts", "", "comma-separated `accounts` to audit through --role")
 	fset.BoolVar(&o.org, "org", false, "audit every active account of the organization (Organizations ListAccounts) through --role")
 	fset.IntVar(&o.concurrency, "concurrency", audit.DefaultConcurrency, "`calls` in flight to each service of each account and region")
+	fset.BoolVar(&o.quotas, "lambda-quotas", true, "pace Lambda's calls at the rates its API allows (GetPolicy and the other control-plane calls 15 a second each, GetFunction 100); -lambda-quotas=false for stand-ins without quotas")
 	if err := fset.Parse(args); err != nil {
 		return o, err
 	}
@@ -133,8 +135,13 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	// Throttling is expected when reading thousands of functions: the
-	// adaptive retryer backs off and slows the client.
-	cfg.Retryer = audit.Retryer(cfg.RetryMaxAttempts, 0)
+	// adaptive retryer backs off and slows the client, trying more often
+	// than the SDK's 3 unless AWS_MAX_ATTEMPTS says otherwise.
+	attempts := cfg.RetryMaxAttempts
+	if attempts == 0 {
+		attempts = 8
+	}
+	cfg.Retryer = audit.Retryer(attempts, 0)
 	return runAudit(ctx, o, cfg, stdout, stderr)
 }
 
@@ -167,7 +174,7 @@ func runAudit(ctx context.Context, o auditOptions, cfg aws.Config, stdout, stder
 	if o.progress {
 		bar = newAuditBar(stderr)
 	}
-	opts := audit.Options{Concurrency: o.concurrency}
+	opts := audit.Options{Concurrency: o.concurrency, IgnoreLambdaQuotas: !o.quotas}
 	if bar != nil {
 		opts.Progress = bar
 	}

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
+
 	"github.com/lambdawatch/lambdawatch/internal/auditfixture"
 	"github.com/lambdawatch/lambdawatch/internal/motoserver"
 	"github.com/lambdawatch/lambdawatch/pkg/audit"
@@ -237,12 +240,19 @@ func TestAuditFailOn(t *testing.T) {
 	if err := auditfixture.Seed(ctx, cfg, second); err != nil {
 		t.Fatal(err)
 	}
+	// An organization whose accounts the audit reaches through the role:
+	// moto makes the caller's account its management account.
+	org := organizations.NewFromConfig(cfg)
+	if _, err := org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{FeatureSet: orgtypes.OrganizationFeatureSetAll}); err != nil {
+		t.Fatal(err)
+	}
 	awsEnv(t, moto.URL)
 	for _, c := range []struct {
 		args []string
 		want int
 	}{
 		{[]string{"audit", "--fail-on", "CRITICAL"}, exitFindings},
+		{[]string{"audit", "--fail-on", "CRITICAL", "--role", auditfixture.AuditRole, "--org", "--regions", "all"}, exitFindings},
 		{[]string{"audit", "--fail-on", "CRITICAL", "--min-severity", "CRITICAL", "--regions", auditfixture.Region2}, exitFindings},
 		{[]string{"audit", "--min-severity", "HIGH"}, exitOK},
 	} {
@@ -252,6 +262,17 @@ func TestAuditFailOn(t *testing.T) {
 		}
 		if !strings.HasPrefix(stdout.String(), "SEVERITY") || !strings.Contains(stdout.String(), "public-invoke") {
 			t.Errorf("%q: table:\n%s", c.args, stdout.String())
+		}
+		if slices.Contains(c.args, "all") {
+			// Every region moto's EC2 lists, the fixture's two among them.
+			for _, r := range []string{auditfixture.Region, auditfixture.Region2} {
+				if !strings.Contains(stdout.String(), " "+r+" ") {
+					t.Errorf("--regions all: nothing in %s:\n%s", r, stdout.String())
+				}
+			}
+			if !strings.Contains(stderr.String(), " of 1 accounts and ") || strings.Contains(stderr.String(), " and 1 regions") {
+				t.Errorf("--org --regions all: %s", stderr.String())
+			}
 		}
 	}
 }

@@ -28,6 +28,7 @@ type Call struct {
 	Path      string // unescaped
 	Query     url.Values
 	Form      url.Values // the query protocol's parameters
+	At        time.Time  // when it arrived
 }
 
 // String names the call: "lambda ListFunctions" or "lambda GET /2015-03-31/functions/f/policy".
@@ -125,7 +126,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // readCall reads what the call is; the body is read and put back for the
 // query protocol, which names the action in it.
 func readCall(r *http.Request) (Call, error) {
-	c := Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query()}
+	c := Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), At: time.Now()}
 	if auth := r.Header.Get("Authorization"); auth != "" {
 		// Credential=AKID/DATE/REGION/SERVICE/aws4_request
 		if _, cred, ok := strings.Cut(auth, "Credential="); ok {

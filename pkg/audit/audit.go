@@ -21,7 +21,22 @@ type Options struct {
 	WAFInterval time.Duration
 	// Progress, when set, hears of functions found and read.
 	Progress Progress
+	// IgnoreLambdaQuotas stops pacing Lambda's calls. Paced, they go at
+	// the rates Lambda's API allows each account and region, so that a
+	// large account is read without a storm of throttling: GetPolicy 15
+	// a second, GetFunction 100, the rest of the control plane (the
+	// lists, URL configurations, layer policies) 15 together. Stand-ins
+	// that have no such quotas are read faster unpaced.
+	IgnoreLambdaQuotas bool
 }
+
+// Lambda's API request quotas, a second, per account and region; AWS
+// does not raise them.
+const (
+	GetPolicyRate    = 15
+	GetFunctionRate  = 100
+	ControlPlaneRate = 15
+)
 
 // DefaultConcurrency is the calls in flight per service: Lambda's read
 // calls allow 15 to 100 a second per account, so a few at a time stay
@@ -104,7 +119,9 @@ type regionRun struct {
 	elb     sem
 	waf     sem
 	wafPace *pacer
-	mu      sync.Mutex // guards inv.Errors and inv.Notes
+	// Lambda's quota pools; nil when not paced.
+	policyPace, functionPace, controlPace *pacer
+	mu                                    sync.Mutex // guards inv.Errors and inv.Notes
 	// urlList says whether the endpoint serves ListFunctionUrlConfigs:
 	// urlUnknown until the first function's call has told, which
 	// urlProbe serializes so that the rest wait for it.
@@ -119,6 +136,11 @@ func (a *Auditor) region(ctx context.Context, acct Account, region string, rs *r
 		lambda: newSem(a.opts.Concurrency), rest: newSem(a.opts.Concurrency), http: newSem(a.opts.Concurrency),
 		elb: newSem(a.opts.Concurrency), waf: newSem(a.opts.Concurrency),
 		wafPace: newPacer(a.opts.WAFInterval),
+	}
+	if !a.opts.IgnoreLambdaQuotas {
+		r.policyPace = newPacer(time.Second / GetPolicyRate)
+		r.functionPace = newPacer(time.Second / GetFunctionRate)
+		r.controlPace = newPacer(time.Second / ControlPlaneRate)
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { r.functions(ctx, rs) })

@@ -366,3 +366,57 @@ func TestRefused(t *testing.T) {
 		t.Errorf("the rest of the account was not read: %d functions, %d load balancers", len(us.Functions), len(us.LoadBalancers))
 	}
 }
+
+// TestLambdaQuotas: paced, the calls of each of Lambda's quota pools
+// arrive no faster than the pool allows, and the audit reads the same.
+func TestLambdaQuotas(t *testing.T) {
+	w := seeded(t)
+	proxy := motoserver.NewProxy(t, w.moto.URL, motoserver.ProxyOptions{})
+	cfg := config(proxy.URL, auditfixture.Region)
+	const wafEvery = 300 * time.Millisecond
+	inv := audit.New(audit.Options{WAFInterval: wafEvery}).Audit(context.Background(), audit.NewAccount(cfg, auditfixture.Main, "aws"), []string{auditfixture.Region})
+	if n := len(inv.Regions[0].Functions); n != 18 || len(inv.Regions[0].Errors) > 0 {
+		t.Fatalf("read %d functions, errors %v", n, inv.Regions[0].Errors)
+	}
+	var policy, control, waf []time.Time
+	for _, c := range proxy.Calls() {
+		if c.Operation == "GetWebACLForResource" {
+			waf = append(waf, c.At)
+		}
+		if c.Service != "lambda" {
+			continue
+		}
+		switch {
+		case strings.HasSuffix(c.Path, "/policy") && strings.Contains(c.Path, "/functions/"):
+			policy = append(policy, c.At)
+		case strings.Count(strings.Trim(c.Path, "/"), "/") == 2 && strings.Contains(c.Path, "/functions/"):
+			// GetFunction: a pool of its own
+		default:
+			control = append(control, c.At)
+		}
+	}
+	for name, pool := range map[string]struct {
+		at   []time.Time
+		rate int
+	}{"GetPolicy": {policy, audit.GetPolicyRate}, "control plane": {control, audit.ControlPlaneRate}} {
+		if len(pool.at) < 10 {
+			t.Fatalf("%s: only %d calls", name, len(pool.at))
+		}
+		slices.SortFunc(pool.at, func(a, b time.Time) int { return a.Compare(b) })
+		// n calls spaced 1/rate apart span at least (n-1)/rate, less a
+		// little for the jitter of their arrival.
+		span := pool.at[len(pool.at)-1].Sub(pool.at[0])
+		least := time.Duration(len(pool.at)-1) * time.Second / time.Duration(pool.rate)
+		if span < least-100*time.Millisecond {
+			t.Errorf("%s: %d calls in %v, faster than %d a second", name, len(pool.at), span, pool.rate)
+		}
+	}
+	// WAF's once-a-second calls, here once every 300 ms: the three load
+	// balancers' GetWebACLForResource.
+	if len(waf) != 3 {
+		t.Fatalf("%d GetWebACLForResource calls, want 3", len(waf))
+	}
+	if span := waf[2].Sub(waf[0]); span < 2*wafEvery-100*time.Millisecond {
+		t.Errorf("GetWebACLForResource: 3 calls in %v, faster than one every %v", span, wafEvery)
+	}
+}

@@ -20,11 +20,15 @@ func (r *regionRun) functions(ctx context.Context, rs *roleReader) {
 	var (
 		fns []*Function
 		wg  sync.WaitGroup
+		// Functions read at once: enough to keep every slot busy, few
+		// enough that functions finish in the order found and the
+		// progress shows it.
+		inFlight = newSem(4 * r.a.opts.Concurrency)
 	)
 	p := lambda.NewListFunctionsPaginator(r.c.Lambda, &lambda.ListFunctionsInput{})
 	for p.HasMorePages() {
 		var out *lambda.ListFunctionsOutput
-		err := r.lambda.do(ctx, func() (err error) { out, err = p.NextPage(ctx); return err })
+		err := r.lambdaCall(ctx, r.controlPace, func() (err error) { out, err = p.NextPage(ctx); return err })
 		if err != nil {
 			r.fail("lambda", "ListFunctions", "", err)
 			break
@@ -51,7 +55,7 @@ func (r *regionRun) functions(ctx context.Context, rs *roleReader) {
 				rs.read(ctx, f.Role)
 			}
 			wg.Go(func() {
-				r.function(ctx, f)
+				_ = inFlight.do(ctx, func() error { r.function(ctx, f); return nil })
 				if r.a.opts.Progress != nil {
 					r.a.opts.Progress.Done(1)
 				}
@@ -71,22 +75,28 @@ func (r *regionRun) functions(ctx context.Context, rs *roleReader) {
 func (r *regionRun) function(ctx context.Context, f *Function) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		var out *lambda.GetFunctionConcurrencyOutput
-		err := r.lambda.do(ctx, func() (err error) {
-			out, err = r.c.Lambda.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String(f.Name)})
+		// GetFunction carries the reserved concurrency, and Lambda allows
+		// it 100 calls a second where GetFunctionConcurrency shares 15
+		// with the other control-plane calls.
+		var out *lambda.GetFunctionOutput
+		err := r.lambdaCall(ctx, r.functionPace, func() (err error) {
+			out, err = r.c.Lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(f.Name)})
 			return err
 		})
 		if err != nil {
-			r.fail("lambda", "GetFunctionConcurrency", f.ARN, err)
+			r.fail("lambda", "GetFunction", f.ARN, err)
 			return
 		}
-		f.ReservedConcurrency, f.ConcurrencyKnown = out.ReservedConcurrentExecutions, true
+		f.ConcurrencyKnown = true
+		if out.Concurrency != nil {
+			f.ReservedConcurrency = out.Concurrency.ReservedConcurrentExecutions
+		}
 	})
 	wg.Go(func() {
 		p := lambda.NewListAliasesPaginator(r.c.Lambda, &lambda.ListAliasesInput{FunctionName: aws.String(f.Name)})
 		for p.HasMorePages() {
 			var out *lambda.ListAliasesOutput
-			err := r.lambda.do(ctx, func() (err error) { out, err = p.NextPage(ctx); return err })
+			err := r.lambdaCall(ctx, r.controlPace, func() (err error) { out, err = p.NextPage(ctx); return err })
 			if err != nil {
 				r.fail("lambda", "ListAliases", f.ARN, err)
 				return
@@ -100,7 +110,7 @@ func (r *regionRun) function(ctx context.Context, f *Function) {
 		p := lambda.NewListVersionsByFunctionPaginator(r.c.Lambda, &lambda.ListVersionsByFunctionInput{FunctionName: aws.String(f.Name)})
 		for p.HasMorePages() {
 			var out *lambda.ListVersionsByFunctionOutput
-			err := r.lambda.do(ctx, func() (err error) { out, err = p.NextPage(ctx); return err })
+			err := r.lambdaCall(ctx, r.controlPace, func() (err error) { out, err = p.NextPage(ctx); return err })
 			if err != nil {
 				r.fail("lambda", "ListVersionsByFunction", f.ARN, err)
 				return
@@ -143,7 +153,7 @@ func (r *regionRun) policy(ctx context.Context, f *Function, qualifier string) (
 		in.Qualifier = aws.String(qualifier)
 	}
 	var out *lambda.GetPolicyOutput
-	err := r.lambda.do(ctx, func() (err error) { out, err = r.c.Lambda.GetPolicy(ctx, in); return err })
+	err := r.lambdaCall(ctx, r.policyPace, func() (err error) { out, err = r.c.Lambda.GetPolicy(ctx, in); return err })
 	switch {
 	case notFound(err):
 		return nil, false
@@ -192,7 +202,7 @@ func (r *regionRun) listURLs(ctx context.Context, f *Function) bool {
 	var err error
 	for p.HasMorePages() {
 		var out *lambda.ListFunctionUrlConfigsOutput
-		err = r.lambda.do(ctx, func() (err error) { out, err = p.NextPage(ctx); return err })
+		err = r.lambdaCall(ctx, r.controlPace, func() (err error) { out, err = p.NextPage(ctx); return err })
 		if err != nil {
 			break
 		}
@@ -232,7 +242,7 @@ func (r *regionRun) getURLs(ctx context.Context, f *Function) {
 				in.Qualifier = aws.String(q)
 			}
 			var out *lambda.GetFunctionUrlConfigOutput
-			err := r.lambda.do(ctx, func() (err error) { out, err = r.c.Lambda.GetFunctionUrlConfig(ctx, in); return err })
+			err := r.lambdaCall(ctx, r.controlPace, func() (err error) { out, err = r.c.Lambda.GetFunctionUrlConfig(ctx, in); return err })
 			switch {
 			case notFound(err):
 			case err != nil:
@@ -279,7 +289,7 @@ func (r *regionRun) layers(ctx context.Context) {
 	p := lambda.NewListLayersPaginator(r.c.Lambda, &lambda.ListLayersInput{})
 	for p.HasMorePages() {
 		var page *lambda.ListLayersOutput
-		err := r.lambda.do(ctx, func() (err error) { page, err = p.NextPage(ctx); return err })
+		err := r.lambdaCall(ctx, r.controlPace, func() (err error) { page, err = p.NextPage(ctx); return err })
 		if err != nil {
 			r.fail("lambda", "ListLayers", "", err)
 			break
@@ -306,7 +316,7 @@ func (r *regionRun) layerVersions(ctx context.Context, name, arn string) []Layer
 	p := lambda.NewListLayerVersionsPaginator(r.c.Lambda, &lambda.ListLayerVersionsInput{LayerName: aws.String(name)})
 	for p.HasMorePages() {
 		var page *lambda.ListLayerVersionsOutput
-		err := r.lambda.do(ctx, func() (err error) { page, err = p.NextPage(ctx); return err })
+		err := r.lambdaCall(ctx, r.controlPace, func() (err error) { page, err = p.NextPage(ctx); return err })
 		if err != nil {
 			r.fail("lambda", "ListLayerVersions", arn, err)
 			break
@@ -320,7 +330,7 @@ func (r *regionRun) layerVersions(ctx context.Context, name, arn string) []Layer
 		v := &vs[i]
 		wg.Go(func() {
 			var out *lambda.GetLayerVersionPolicyOutput
-			err := r.lambda.do(ctx, func() (err error) {
+			err := r.lambdaCall(ctx, r.controlPace, func() (err error) {
 				out, err = r.c.Lambda.GetLayerVersionPolicy(ctx, &lambda.GetLayerVersionPolicyInput{LayerName: aws.String(name), VersionNumber: aws.Int64(v.Version)})
 				return err
 			})
@@ -360,4 +370,15 @@ func qualifierOf(arn string) string {
 		return parts[7]
 	}
 	return ""
+}
+
+// lambdaCall makes a Lambda call at the pace of its quota pool (nil: no
+// pacing) and within the bound on calls in flight.
+func (r *regionRun) lambdaCall(ctx context.Context, pace *pacer, call func() error) error {
+	if pace != nil {
+		if err := pace.wait(ctx); err != nil {
+			return err
+		}
+	}
+	return r.lambda.do(ctx, call)
 }
