@@ -25,6 +25,7 @@ import (
 	"github.com/lambdawatch/lambdawatch/pkg/audit"
 	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
+	"github.com/lambdawatch/lambdawatch/pkg/suppress"
 )
 
 type auditOptions struct {
@@ -40,6 +41,7 @@ type auditOptions struct {
 	concurrency int
 	quotas      bool
 	progress    bool
+	suppress    *suppress.List
 }
 
 func parseAuditFlags(args []string, stderr io.Writer) (auditOptions, error) {
@@ -53,7 +55,9 @@ func parseAuditFlags(args []string, stderr io.Writer) (auditOptions, error) {
 		fmt.Fprintln(stderr, "Usage: lambdawatch audit [flags]\n\nReads the Lambda functions of an account (or, with --role, of several) as they stand, with\ntheir policies, URLs, layers, roles and what fronts them, and judges them with the rules.\nCredentials and endpoints come from the SDK's usual chain (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL...).\n\nExit status: 0, or 1 when a finding reaches --fail-on, or 2 when something could not be read.\n\nFlags:")
 		fset.PrintDefaults()
 	}
-	fset.StringVar(&o.format, "format", "text", "output `format`: text (a table) or json (JSON Lines, one finding a line)")
+	fset.StringVar(&o.format, "format", formatText, "output `format`: text (a table), json (JSON Lines, one finding a line) or asff (JSON Lines of AWS Security Finding Format findings)")
+	var suppressions string
+	fset.StringVar(&suppressions, "suppressions", "", "a suppressions `file` (docs/suppressions.md): its findings are printed, marked suppressed, and fail nothing")
 	fset.StringVar(&regions, "regions", "", "comma-separated `regions` to read, or all for every region enabled for each account (EC2 DescribeRegions); default the SDK's region")
 	fset.StringVar(&trusted, "trusted-accounts", "", "comma-separated `accounts` that may be granted access")
 	fset.StringVar(&o.config.OrgID, "org-id", "", "your AWS Organizations `ID` (o-...); grants to it are trusted")
@@ -72,8 +76,15 @@ func parseAuditFlags(args []string, stderr io.Writer) (auditOptions, error) {
 	if fset.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected arguments %q", fset.Args()))
 	}
-	if o.format != "text" && o.format != "json" {
-		errs = append(errs, fmt.Errorf("--format %q: want text or json", o.format))
+	if err := checkFormat(o.format); err != nil {
+		errs = append(errs, err)
+	}
+	if suppressions != "" {
+		// Refused before anything is read.
+		var err error
+		if o.suppress, err = suppress.Load(suppressions, time.Now()); err != nil {
+			errs = append(errs, fmt.Errorf("--suppressions: %w", err))
+		}
 	}
 	o.config.TrustedAccounts = list(trusted)
 	o.regions = list(regions)
@@ -137,11 +148,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) int {
 	// Throttling is expected when reading thousands of functions: the
 	// adaptive retryer backs off and slows the client, trying more often
 	// than the SDK's 3 unless AWS_MAX_ATTEMPTS says otherwise.
-	attempts := cfg.RetryMaxAttempts
-	if attempts == 0 {
-		attempts = 8
-	}
-	cfg.Retryer = audit.Retryer(attempts, 0)
+	cfg.Retryer = audit.Retryer(cmp.Or(cfg.RetryMaxAttempts, audit.DefaultAttempts), 0)
 	return runAudit(ctx, o, cfg, stdout, stderr)
 }
 
@@ -217,6 +224,7 @@ func runAudit(ctx context.Context, o auditOptions, cfg aws.Config, stdout, stder
 		tally.Add(results[i].Tally)
 		for _, f := range results[i].Findings {
 			if f.Severity >= o.min {
+				o.suppress.Apply(&f, start)
 				findings = append(findings, f)
 			}
 		}
@@ -231,11 +239,19 @@ func runAudit(ctx context.Context, o auditOptions, cfg aws.Config, stdout, stder
 		fmt.Fprintf(stderr, "lambdawatch audit: write: %v\n", err)
 		return exitUsage
 	}
-	worst := detect.Info
+	worst, failing, suppressed := detect.Info, 0, 0
 	for _, f := range findings {
+		if f.Suppressed != "" {
+			suppressed++ // reported, but it fails nothing
+			continue
+		}
+		failing++
 		worst = max(worst, f.Severity)
 	}
-	fmt.Fprintf(stderr, "%d findings at %s or above in %d functions of %d accounts and %d regions, read in %.1fs", len(findings), o.min, functions, len(targets), regions, time.Since(start).Seconds())
+	fmt.Fprintf(stderr, "%s at %s or above in %s of %s and %s, read in %.1fs", count(len(findings), "finding"), o.min, count(functions, "function"), count(len(targets), "account"), count(regions, "region"), time.Since(start).Seconds())
+	if suppressed > 0 {
+		fmt.Fprintf(stderr, " (%d suppressed)", suppressed)
+	}
 	if len(errs) > 0 {
 		fmt.Fprintf(stderr, "; %d calls or resources could not be read or judged", len(errs))
 	}
@@ -244,7 +260,7 @@ func runAudit(ctx context.Context, o auditOptions, cfg aws.Config, stdout, stder
 	switch {
 	case len(errs) > 0:
 		return exitUsage
-	case o.failSet && len(findings) > 0 && worst >= o.failOn:
+	case o.failSet && failing > 0 && worst >= o.failOn:
 		return exitFindings
 	}
 	return exitOK
@@ -319,6 +335,15 @@ func resolveRegions(ctx context.Context, t *target) error {
 
 // printFindings writes findings as a table or as JSON Lines.
 func printFindings(format string, w io.Writer, findings []detect.Finding) error {
+	if format == formatASFF {
+		p := newPrinter(format, w)
+		for _, f := range findings {
+			if err := p.print(f); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if format == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
@@ -335,7 +360,11 @@ func printFindings(format string, w io.Writer, findings []detect.Finding) error 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SEVERITY\tRULE\tACCOUNT\tREGION\tTYPE\tRESOURCE\tSUMMARY")
 	for _, f := range findings {
-		cells := []string{f.Severity.String(), f.Rule, f.Account, f.Region, string(f.ResourceType), f.ResourceARN, f.Summary}
+		sev := f.Severity.String()
+		if f.Suppressed != "" {
+			sev += " (suppressed)"
+		}
+		cells := []string{sev, f.Rule, f.Account, f.Region, string(f.ResourceType), f.ResourceARN, f.Summary}
 		for i, c := range cells {
 			cells[i] = cell(c)
 		}

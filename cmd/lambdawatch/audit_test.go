@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
@@ -247,10 +248,17 @@ func TestAuditFailOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	awsEnv(t, moto.URL)
+	// Every CRITICAL rule suppressed: printed, marked, failing nothing.
+	muted := filepath.Join(t.TempDir(), "muted.yaml")
+	expires := time.Now().AddDate(0, 1, 0).Format(time.DateOnly)
+	if err := os.WriteFile(muted, []byte("suppressions:\n  - rule: public-invoke\n    reason: accepted\n    expires: "+expires+"\n  - rule: public-function-url\n    reason: accepted\n    expires: "+expires+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		args []string
 		want int
 	}{
+		{[]string{"audit", "--fail-on", "CRITICAL", "--min-severity", "CRITICAL", "--suppressions", muted}, exitOK},
 		{[]string{"audit", "--fail-on", "CRITICAL"}, exitFindings},
 		{[]string{"audit", "--fail-on", "CRITICAL", "--role", auditfixture.AuditRole, "--org", "--regions", "all"}, exitFindings},
 		{[]string{"audit", "--fail-on", "CRITICAL", "--min-severity", "CRITICAL", "--regions", auditfixture.Region2}, exitFindings},
@@ -270,7 +278,7 @@ func TestAuditFailOn(t *testing.T) {
 					t.Errorf("--regions all: nothing in %s:\n%s", r, stdout.String())
 				}
 			}
-			if !strings.Contains(stderr.String(), " of 1 accounts and ") || strings.Contains(stderr.String(), " and 1 regions") {
+			if !strings.Contains(stderr.String(), " of 1 account and ") || strings.Contains(stderr.String(), " and 1 region,") {
 				t.Errorf("--org --regions all: %s", stderr.String())
 			}
 		}
@@ -288,6 +296,7 @@ func TestAuditFlags(t *testing.T) {
 		{"--format", "xml"},
 		{"--concurrency", "0"},
 		{"--fail-on", "urgent"},
+		{"--suppressions", "/nonexistent/suppressions.yaml"},
 		{"extra"},
 	} {
 		var stderr bytes.Buffer

@@ -38,7 +38,7 @@ const (
 // of pkg/audit's client interfaces, and nothing else: the audit
 // function's role and the member accounts' audit role allow exactly these.
 var AuditReadActions = []string{
-	"lambda:ListFunctions", "lambda:GetFunctionConcurrency", "lambda:ListAliases", "lambda:ListVersionsByFunction",
+	"lambda:ListFunctions", "lambda:GetFunction", "lambda:ListAliases", "lambda:ListVersionsByFunction",
 	"lambda:GetPolicy", "lambda:ListFunctionUrlConfigs", "lambda:GetFunctionUrlConfig",
 	"lambda:ListLayers", "lambda:ListLayerVersions", "lambda:GetLayerVersionPolicy",
 	"iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:GetPolicy", "iam:GetPolicyVersion",

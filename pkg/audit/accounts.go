@@ -130,6 +130,11 @@ func NewAccount(cfg aws.Config, id, partition string) Account {
 	}
 }
 
+// DefaultAttempts is how often a call is tried unless AWS_MAX_ATTEMPTS
+// says otherwise: more than the SDK's 3, as reading thousands of
+// functions meets throttling.
+const DefaultAttempts = 8
+
 // Retryer makes the SDK's adaptive retryer: it retries throttled and
 // failed calls with backoff, and slows a client's calls while they are
 // throttled. maxAttempts and maxBackoff, when above 0, replace the SDK's

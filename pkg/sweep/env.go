@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,7 +49,7 @@ func FromEnv(ctx context.Context, getenv func(string) string, cfg aws.Config, lo
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("audit configuration: %w", err)
 	}
-	cfg.Retryer = audit.Retryer(cfg.RetryMaxAttempts, 0)
+	cfg.Retryer = audit.Retryer(cmp.Or(cfg.RetryMaxAttempts, audit.DefaultAttempts), 0)
 	self, partition, err := audit.Caller(ctx, sts.NewFromConfig(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("audit: who am I: %w", err)
