@@ -116,16 +116,9 @@ func parseAuditFlags(args []string, stderr io.Writer) (auditOptions, error) {
 	if err := o.config.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	var err error
-	if o.min, err = detect.ParseSeverity(minSev); err != nil {
-		errs = append(errs, fmt.Errorf("--min-severity: %w", err))
-	}
-	if failOn != "" {
-		o.failSet = true
-		if o.failOn, err = detect.ParseSeverity(failOn); err != nil {
-			errs = append(errs, fmt.Errorf("--fail-on: %w", err))
-		}
-	}
+	var sevErrs []error
+	o.min, o.failOn, o.failSet, sevErrs = severities(minSev, failOn)
+	errs = append(errs, sevErrs...)
 	o.progress = isTerminal(stderr)
 	return o, errors.Join(errs...)
 }

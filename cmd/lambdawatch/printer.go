@@ -41,6 +41,21 @@ func checkFormat(format string) error {
 	return fmt.Errorf("--format %q: want %s, %s or %s", format, formatText, formatJSON, formatASFF)
 }
 
+// severities reads --min-severity and --fail-on (empty: never fail).
+func severities(minSev, failOn string) (min, fail detect.Severity, failSet bool, errs []error) {
+	var err error
+	if min, err = detect.ParseSeverity(minSev); err != nil {
+		errs = append(errs, fmt.Errorf("--min-severity: %w", err))
+	}
+	if failOn != "" {
+		failSet = true
+		if fail, err = detect.ParseSeverity(failOn); err != nil {
+			errs = append(errs, fmt.Errorf("--fail-on: %w", err))
+		}
+	}
+	return min, fail, failSet, errs
+}
+
 func newPrinter(format string, w io.Writer) *printer {
 	p := &printer{format: format, w: w, now: time.Now().UTC()}
 	switch format {

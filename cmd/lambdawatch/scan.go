@@ -109,15 +109,9 @@ func parseScanFlags(args []string, stderr io.Writer) (scanOptions, error) {
 	if err := o.config.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if o.min, err = detect.ParseSeverity(minSev); err != nil {
-		errs = append(errs, fmt.Errorf("--min-severity: %w", err))
-	}
-	if failOn != "" {
-		o.failSet = true
-		if o.failOn, err = detect.ParseSeverity(failOn); err != nil {
-			errs = append(errs, fmt.Errorf("--fail-on: %w", err))
-		}
-	}
+	var sevErrs []error
+	o.min, o.failOn, o.failSet, sevErrs = severities(minSev, failOn)
+	errs = append(errs, sevErrs...)
 	o.progress = isTerminal(stderr)
 	o.paths = fset.Args()
 	if len(o.paths) == 0 {

@@ -5,7 +5,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
@@ -158,18 +157,7 @@ func (s *MonitorStack) addAudit(cfg Config, asset string) {
 		{"AuditErrorsAlarm", "The lambdawatch audit function failed; a scheduled audit may be missing", fn.MetricErrors(sum)},
 		{"AuditDeadLetterAlarm", "A scheduled audit, or an account's part of it, was given up: see the audit dead-letter queue", s.AuditDLQ.MetricApproximateNumberOfMessagesVisible(maximum)},
 	} {
-		alarm := awscloudwatch.NewAlarm(s.Stack, jsii.String(a.id), &awscloudwatch.AlarmProps{
-			Metric:             a.metric,
-			AlarmDescription:   jsii.String(a.description),
-			Threshold:          jsii.Number(1),
-			EvaluationPeriods:  jsii.Number(1),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		})
-		action := awscloudwatchactions.NewSnsAction(s.AlarmTopic)
-		alarm.AddAlarmAction(action)
-		alarm.AddOkAction(action)
-		s.Alarms = append(s.Alarms, alarm)
+		s.alarm(a.id, a.description, a.metric)
 	}
 }
 

@@ -404,19 +404,25 @@ func (s *MonitorStack) addAlarms() {
 		{"MonitorDeadLetterAlarm", "CloudTrail events went unjudged: see the monitor's dead-letter queue", s.MonitorDLQ.MetricApproximateNumberOfMessagesVisible(maximum)},
 		{"SlackDeadLetterAlarm", "Findings did not reach Slack: see the Slack dead-letter queue", s.SlackDLQ.MetricApproximateNumberOfMessagesVisible(maximum)},
 	} {
-		alarm := awscloudwatch.NewAlarm(s.Stack, jsii.String(a.id), &awscloudwatch.AlarmProps{
-			Metric:             a.metric,
-			AlarmDescription:   jsii.String(a.description),
-			Threshold:          jsii.Number(1),
-			EvaluationPeriods:  jsii.Number(1),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		})
-		action := awscloudwatchactions.NewSnsAction(s.AlarmTopic)
-		alarm.AddAlarmAction(action)
-		alarm.AddOkAction(action)
-		s.Alarms = append(s.Alarms, alarm)
+		s.alarm(a.id, a.description, a.metric)
 	}
+}
+
+// alarm raises an alarm on the alarm topic, on breach and on recovery,
+// when metric reaches 1 in a period.
+func (s *MonitorStack) alarm(id, description string, metric awscloudwatch.IMetric) {
+	alarm := awscloudwatch.NewAlarm(s.Stack, jsii.String(id), &awscloudwatch.AlarmProps{
+		Metric:             metric,
+		AlarmDescription:   jsii.String(description),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	action := awscloudwatchactions.NewSnsAction(s.AlarmTopic)
+	alarm.AddAlarmAction(action)
+	alarm.AddOkAction(action)
+	s.Alarms = append(s.Alarms, alarm)
 }
 
 // newQueue is an SQS queue encrypted with SQS's own key (SNS and EventBridge

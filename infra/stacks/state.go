@@ -3,7 +3,6 @@ package stacks
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -52,21 +51,11 @@ func (s *MonitorStack) addState() {
 			DefaultValue:    jsii.Number(0),
 		})
 	}
-	alarm := awscloudwatch.NewAlarm(s.Stack, jsii.String("StateUnavailableAlarm"), &awscloudwatch.AlarmProps{
-		Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+	s.alarm("StateUnavailableAlarm", "lambdawatch could not reach its state table: alerts were delivered anyway and may come twice",
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace: jsii.String("lambdawatch"), MetricName: jsii.String(stateMetric),
 			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"),
-		}),
-		AlarmDescription:   jsii.String("lambdawatch could not reach its state table: alerts were delivered anyway and may come twice"),
-		Threshold:          jsii.Number(1),
-		EvaluationPeriods:  jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
-	action := awscloudwatchactions.NewSnsAction(s.AlarmTopic)
-	alarm.AddAlarmAction(action)
-	alarm.AddOkAction(action)
-	s.Alarms = append(s.Alarms, alarm)
+		}))
 }
 
 // grantState lets fn claim, mark and release keys in the state table, and
