@@ -42,12 +42,13 @@ func TestAudit(t *testing.T) {
 	if !readOnly(stacks.AuditReadActions) {
 		t.Fatalf("AuditReadActions holds a call that is not a read: %v", stacks.AuditReadActions)
 	}
-	for _, l := range []*layout{single, variant, org} {
-		if n := len(resources(l.monitorJSON(), "AWS::Scheduler::Schedule")); n != 0 {
-			t.Errorf("%s: %d schedules without -c audit=true", l.name, n)
-		}
+	if n := len(resources(variant.monitorJSON(), "AWS::Scheduler::Schedule")); n != 0 {
+		t.Errorf("%s: %d schedules with -c audit=false", variant.name, n)
 	}
-	for _, l := range []*layout{audited, auditedOrg} {
+	if !single.cfg.Audit || variant.cfg.Audit {
+		t.Errorf("the audit is on by default and off with audit=false: %v, %v", single.cfg.Audit, variant.cfg.Audit)
+	}
+	for _, l := range []*layout{single, org, audited, auditedOrg} {
 		tpl := l.monitorJSON()
 		sts := auditStatements(t, tpl)
 		if got := strs(sts["ReadState"]["Action"]); !sameSet(got, stacks.AuditReadActions) {
@@ -64,7 +65,10 @@ func TestAudit(t *testing.T) {
 		}
 		sched := only(t, tpl, "AWS::Scheduler::Schedule", nil)
 		p := props(tpl, sched)
-		want := map[string]string{"audited": "rate(12 hours)", "audited-org": stacks.DefaultAuditSchedule}[l.name]
+		want := stacks.DefaultAuditSchedule
+		if l == audited {
+			want = "rate(12 hours)"
+		}
 		if p["ScheduleExpression"] != want {
 			t.Errorf("%s: schedule %v, want %s", l.name, p["ScheduleExpression"], want)
 		}
@@ -79,7 +83,7 @@ func TestAudit(t *testing.T) {
 				mappings++
 			}
 		}
-		if l == auditedOrg {
+		if l.cfg.Organization() {
 			if !fanOut || !strings.HasSuffix(jsonString(sts["AssumeMemberAuditRole"]["Resource"]), `:role/`+testPrefix+`-audit"`) || mappings != 1 {
 				t.Errorf("%s: want the member role assumed by name and one fan-out mapping: %v, %d", l.name, sts["AssumeMemberAuditRole"], mappings)
 			}
@@ -125,14 +129,16 @@ func TestMemberAuditRole(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range org.order {
-		if name == stacks.MonitorStackName {
-			continue
-		}
+	// The default, with the audit on, has it too; a forwarder of a
+	// layout without the audit has none (variant has no forwarders: see
+	// stacks.Build, which passes Config.Audit on).
+	for _, name := range org.order[1:] {
+		found := false
 		for _, r := range resources(org.json[name], "AWS::IAM::Role") {
-			if r["Properties"].(map[string]any)["RoleName"] == testPrefix+"-audit" {
-				t.Errorf("%s: a member audit role without -c audit=true", name)
-			}
+			found = found || r["Properties"].(map[string]any)["RoleName"] == testPrefix+"-audit"
+		}
+		if !found {
+			t.Errorf("%s: no member audit role with the audit on by default", name)
 		}
 	}
 }

@@ -244,7 +244,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 		Regions:            list(CtxRegions),
 		MonitorPrefix:      str(CtxMonitorPrefix),
 		DeployRoles:        list(CtxDeployRoles),
-		Audit:              boolean(CtxAudit, false),
+		Audit:              boolean(CtxAudit, true),
 		AuditSchedule:      cmp.Or(str(CtxAuditSchedule), DefaultAuditSchedule),
 		Suppressions:       str(CtxSuppressions),
 	}

@@ -96,6 +96,7 @@ func run(m *testing.M) (code int, err error) {
 			"minSeverity":        "LOW",
 			"createTrail":        "true",
 			"deployRoles":        "cdk-*-cfn-exec-role-*, deployer",
+			"audit":              false,
 		}},
 		{&org, "org", map[string]any{
 			"orgId":            testOrg,

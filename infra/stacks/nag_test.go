@@ -87,7 +87,11 @@ func TestNagClean(t *testing.T) {
 func TestNagSuppressions(t *testing.T) {
 	type key struct{ path, rule string }
 	want := map[string][]key{
-		"single": {
+		"single": { // and the audit's
+			{"LambdaWatch/AuditDeadLetterQueue/Resource", "AwsSolutions-SQS3"},
+			{"LambdaWatch/AuditRole/DefaultPolicy/Resource", "AwsSolutions-IAM5"},
+			{"LambdaWatch/AuditScheduleRole/DefaultPolicy/Resource", "AwsSolutions-IAM5"},
+			{"LambdaWatch/AuditScheduleRole/Resource", "AwsSolutions-IAM5"},
 			{"LambdaWatch/MonitorDeadLetterQueue/Resource", "AwsSolutions-SQS3"},
 			{"LambdaWatch/SlackSecret/Resource", "AwsSolutions-SMG4"},
 		},

@@ -49,9 +49,10 @@ func TestNamesWithinLimits(t *testing.T) {
 	// (the Slack function and the Slack queue do not).
 	for _, group := range [][]string{
 		{n.LambdaRule, n.TamperRule, n.ForwardLambdaRule, n.ForwardTamperRule},
-		{n.SlackQueue, n.MonitorDLQ, n.SlackDLQ, n.ForwardDLQ},
+		{n.SlackQueue, n.MonitorDLQ, n.SlackDLQ, n.ForwardDLQ, n.AuditQueue, n.AuditDLQ},
 		{n.AlertTopic, n.AlarmTopic},
-		{n.MonitorFunction, n.SlackFunction},
+		{n.MonitorFunction, n.SlackFunction, n.AuditFunction},
+		{n.AuditFunctionRole, n.AuditRole},
 	} {
 		seen := map[string]bool{}
 		for _, name := range group {
@@ -77,6 +78,13 @@ func TestNamesInTemplates(t *testing.T) {
 			"AWS::Events::Rule":     {n.LambdaRule, n.TamperRule},
 			"AWS::SNS::Topic":       {n.AlertTopic, n.AlarmTopic},
 			"AWS::SQS::Queue":       {n.SlackQueue, n.MonitorDLQ, n.SlackDLQ},
+		}
+		if tt.l.cfg.Audit {
+			want["AWS::Lambda::Function"] = append(want["AWS::Lambda::Function"], n.AuditFunction)
+			want["AWS::SQS::Queue"] = append(want["AWS::SQS::Queue"], n.AuditDLQ)
+			if tt.l.cfg.Organization() {
+				want["AWS::SQS::Queue"] = append(want["AWS::SQS::Queue"], n.AuditQueue)
+			}
 		}
 		if tt.l == org {
 			// The central bus has both rules too.

@@ -110,7 +110,8 @@ func TestForwarders(t *testing.T) {
 				t.Errorf("template refers to assets or the CDK bootstrap")
 			}
 			check(t, "no CDK metadata resource", func() { tt.ResourceCountIs(jsii.String("AWS::CDK::Metadata"), jsii.Number(0)) })
-			role := only(t, tpl, "AWS::IAM::Role", nil)
+			// The forwarding role; the member audit role is TestMemberAuditRole's.
+			role := only(t, tpl, "AWS::IAM::Role", func(p map[string]any) bool { return p["RoleName"] != testPrefix+"-audit" })
 			dlq := only(t, tpl, "AWS::SQS::Queue", func(p map[string]any) bool { return p["QueueName"] == testPrefix+"-forward-dlq" })
 			rules := resources(tpl, "AWS::Events::Rule")
 			if len(rules) != len(forwards) {

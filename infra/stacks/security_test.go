@@ -39,7 +39,7 @@ type securityStatement struct {
 }
 
 var securityStatements = []securityStatement{
-	{"Only the monitor's role may publish to the alert topic.", checkAlertPublishers, func(d deployment) {
+	{"Only the monitor's role, and the audit's for its digest, may publish to the alert topic.", checkAlertPublishers, func(d deployment) {
 		addPolicy(d.monitor(), "Other", ref(roleOf(d.monitor(), "lambdawatch Slack")), obj{
 			"Effect": "Allow", "Action": "sns:Publish", "Resource": ref(topicID(d.monitor(), "lambdawatch findings")),
 		})
@@ -67,7 +67,7 @@ var securityStatements = []securityStatement{
 			"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
 		})
 	}},
-	{"Only EventBridge, from lambdawatch's own rules, may invoke a function.", checkInvokers, func(d deployment) {
+	{"Only EventBridge, from lambdawatch's own rules, may invoke a function; the audit's schedule invokes the audit through a role of its own.", checkInvokers, func(d deployment) {
 		d.monitor()["Resources"].(map[string]any)["OpenPermission"] = obj{"Type": "AWS::Lambda::Permission", "Properties": obj{
 			"Action": "lambda:InvokeFunction", "Principal": "events.amazonaws.com",
 			"FunctionName": arn(fnByDescription(d.monitor(), "lambdawatch Slack")),
@@ -222,7 +222,8 @@ func topicID(tpl map[string]any, display string) string {
 
 func slackQueueID(tpl map[string]any) string {
 	for id, r := range resources(tpl, "AWS::SQS::Queue") {
-		if r["Properties"].(map[string]any)["RedrivePolicy"] != nil {
+		p := r["Properties"].(map[string]any)
+		if name, _ := p["QueueName"].(string); p["RedrivePolicy"] != nil && strings.HasSuffix(name, "-slack") {
 			return id
 		}
 	}
@@ -260,6 +261,11 @@ func checkAlertPublishers(d deployment) []string {
 	if topic == "" || role == "" {
 		return []string{"no alert topic or no monitor"}
 	}
+	// The audit publishes its digest.
+	audit := ""
+	if d.cfg.Audit {
+		audit = roleOf(tpl, "lambdawatch audit")
+	}
 	var problems []string
 	found := 0
 	for _, st := range grants(tpl, "sns:Publish") {
@@ -269,6 +275,9 @@ func checkAlertPublishers(d deployment) []string {
 		}
 		if st.typ == "AWS::IAM::Policy" && slices.Equal(rolesOf(tpl, st.where), []string{jsonString(ref(role))}) && res == jsonString(ref(topic)) {
 			found++
+			continue
+		}
+		if audit != "" && st.typ == "AWS::IAM::Policy" && slices.Equal(rolesOf(tpl, st.where), []string{jsonString(ref(audit))}) && res == jsonString(ref(topic)) {
 			continue
 		}
 		problems = append(problems, fmt.Sprintf("%s %s lets another principal publish: %s", st.typ, st.where, jsonString(st.statement)))
@@ -366,7 +375,7 @@ func checkSlackQueueSenders(d deployment) []string {
 	for _, st := range grants(tpl, "sqs:SendMessage") {
 		res := jsonString(st.statement["Resource"])
 		if res != jsonString(arn(queue)) && !strings.Contains(res, "*") {
-			continue
+			continue // another queue (the audit's fan-out)
 		}
 		if st.typ == "AWS::SQS::QueuePolicy" && jsonString(st.statement["Principal"]) == `{"Service":"sns.amazonaws.com"}` &&
 			jsonString(st.statement["Condition"]) == jsonString(obj{"ArnEquals": obj{"aws:SourceArn": ref(topic)}}) {
@@ -455,6 +464,16 @@ func checkInvokers(d deployment) []string {
 		if slack != "" {
 			want = []string{jsonString(ref(slack)) + " <- " + jsonString(arn(slackQueueID(tpl)))}
 		}
+		// The audit runs from its fan-out queue in the organization layout.
+		if audit := fnByDescription(tpl, "lambdawatch audit"); audit != "" && d.cfg.Organization() {
+			for id, r := range resources(tpl, "AWS::SQS::Queue") {
+				if r["Properties"].(map[string]any)["QueueName"] == d.cfg.Names().AuditQueue {
+					want = append(want, jsonString(ref(audit))+" <- "+jsonString(arn(id)))
+				}
+			}
+		}
+		slices.Sort(mappings)
+		slices.Sort(want)
 		if !slices.Equal(append([]string{}, mappings...), want) {
 			problems = append(problems, fmt.Sprintf("%s: event source mappings %v, want %v", name, mappings, want))
 		}
@@ -566,8 +585,13 @@ func checkReservedConcurrency(d deployment) []string {
 		}
 	}
 	// The Slack mapping never runs more readers than the function may.
+	slack := fnByDescription(tpl, "lambdawatch Slack")
 	for _, r := range resources(tpl, "AWS::Lambda::EventSourceMapping") {
-		sc, _ := r["Properties"].(map[string]any)["ScalingConfig"].(map[string]any)
+		p := r["Properties"].(map[string]any)
+		if jsonString(p["FunctionName"]) != jsonString(ref(slack)) {
+			continue // the audit's fan-out, bounded by its own reservation
+		}
+		sc, _ := p["ScalingConfig"].(map[string]any)
 		if sc["MaximumConcurrency"] != float64(2) {
 			problems = append(problems, fmt.Sprintf("Slack mapping scaling %v, want at most 2 readers", jsonString(sc)))
 		}
