@@ -55,7 +55,7 @@ func TestAudit(t *testing.T) {
 			t.Errorf("%s: the audit reads %v, want exactly %v", l.name, got, stacks.AuditReadActions)
 		}
 		for sid, st := range sts {
-			if sid == "WriteOwnLogs" || sid == "PublishDigest" || sid == "UseTopicKey" || sid == "AssumeMemberAuditRole" || sid == "ListOrganizationAccounts" || sid == "ReadState" {
+			if sid == "WriteOwnLogs" || sid == "PublishDigest" || sid == "UseTopicKey" || sid == "AssumeMemberAuditRole" || sid == "ListOrganizationAccounts" || sid == "ReadState" || sid == "ImportFindings" && l.cfg.SecurityHub {
 				continue
 			}
 			// The fan-out queue's own grants (send, receive, delete).
@@ -139,6 +139,42 @@ func TestMemberAuditRole(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%s: no member audit role with the audit on by default", name)
+		}
+	}
+}
+
+// TestSecurityHub: -c securityHub=true lets the monitor and the audit
+// import into the default product of their account and region, and tells
+// them to; without it neither may.
+func TestSecurityHub(t *testing.T) {
+	for _, l := range []*layout{single, audited} {
+		tpl := l.monitorJSON()
+		for _, desc := range []string{"lambdawatch monitor", "lambdawatch audit"} {
+			fn := only(t, tpl, "AWS::Lambda::Function", func(p map[string]any) bool {
+				return strings.HasPrefix(jsonString(p["Description"]), `"`+desc)
+			})
+			env := props(tpl, fn)["Environment"].(map[string]any)["Variables"].(map[string]any)
+			if (env["SECURITY_HUB"] == "true") != l.cfg.SecurityHub {
+				t.Errorf("%s: %s SECURITY_HUB=%v with securityHub=%v", l.name, desc, env["SECURITY_HUB"], l.cfg.SecurityHub)
+			}
+		}
+		var grants []string
+		for _, st := range allowStatements(tpl) {
+			if slices.Contains(strs(st.statement["Action"]), "securityhub:BatchImportFindings") {
+				grants = append(grants, st.where+" "+jsonString(st.statement["Resource"]))
+			}
+		}
+		want := 0
+		if l.cfg.SecurityHub {
+			want = 2
+		}
+		if len(grants) != want {
+			t.Errorf("%s: BatchImportFindings granted %v, want %d grants", l.name, grants, want)
+		}
+		for _, g := range grants {
+			if !strings.Contains(g, ":product/") || !strings.Contains(g, "/default") || strings.Contains(g, `"*"`) {
+				t.Errorf("%s: %s: want the default product of this account and region only", l.name, g)
+			}
 		}
 	}
 }

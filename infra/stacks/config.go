@@ -42,6 +42,7 @@ const (
 	CtxAudit              = "audit"
 	CtxAuditSchedule      = "auditSchedule"
 	CtxSuppressions       = "suppressions"
+	CtxSecurityHub        = "securityHub"
 )
 
 // ContextKeys lists every key the app reads; cdk.json lists each with its
@@ -50,7 +51,7 @@ var ContextKeys = []string{
 	CtxTrustedAccounts, CtxOrgID, CtxMinSeverity, CtxAlertEmails, CtxSlackSecretArn,
 	CtxSlackMinSeverity, CtxArchitecture, CtxReserveConcurrency, CtxCreateTrail,
 	CtxCentralAccountID, CtxCentralRegion, CtxRegions, CtxMonitorPrefix, CtxDeployRoles,
-	CtxAudit, CtxAuditSchedule, CtxSuppressions,
+	CtxAudit, CtxAuditSchedule, CtxSuppressions, CtxSecurityHub,
 }
 
 // DefaultAuditSchedule runs the audit once a day.
@@ -112,6 +113,9 @@ type Config struct {
 	// Suppressions is the path of a suppressions file (docs/suppressions.md)
 	// bundled with the monitor and the audit; it is checked at synth.
 	Suppressions string
+	// SecurityHub imports the monitor's and the audit's findings into
+	// Security Hub's default product of the account and region, in ASFF.
+	SecurityHub bool
 
 	// DeployRoles are glob patterns (* for any run of characters) on the
 	// names of the roles whose CloudFormation calls are the deployment, not
@@ -247,6 +251,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 		Audit:              boolean(CtxAudit, true),
 		AuditSchedule:      cmp.Or(str(CtxAuditSchedule), DefaultAuditSchedule),
 		Suppressions:       str(CtxSuppressions),
+		SecurityHub:        boolean(CtxSecurityHub, false),
 	}
 	if c.Suppressions != "" {
 		// The functions would refuse it at cold start: refuse it now.

@@ -105,7 +105,7 @@ func run(m *testing.M) (code int, err error) {
 			"regions":          "us-east-1",
 			"monitorPrefix":    testPrefix,
 		}},
-		{&audited, "audited", map[string]any{"audit": true, "auditSchedule": "rate(12 hours)"}},
+		{&audited, "audited", map[string]any{"audit": true, "auditSchedule": "rate(12 hours)", "securityHub": true}},
 		{&auditedOrg, "audited-org", map[string]any{
 			"audit":            true,
 			"orgId":            testOrg,

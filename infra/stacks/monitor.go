@@ -331,6 +331,9 @@ func NewMonitorStack(scope constructs.Construct, id string, props *MonitorStackP
 	if props.Assets.Suppressions != "" {
 		s.addSuppressions(props.Assets.Suppressions)
 	}
+	if cfg.SecurityHub {
+		s.addSecurityHub()
+	}
 	if cfg.CreateTrail {
 		s.Trail, s.TrailBucket = newTrail(stack)
 	}
@@ -362,6 +365,27 @@ func (s *MonitorStack) addSuppressions(asset string) {
 	for _, fn := range fns {
 		fn.AddLayers(layer)
 		fn.AddEnvironment(jsii.String(envvar.SuppressionsFile), jsii.String("/opt/"+SuppressionsFile), nil)
+	}
+}
+
+// addSecurityHub lets the functions that alert import their findings into
+// Security Hub's default product of this account and region.
+func (s *MonitorStack) addSecurityHub() {
+	product := s.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("securityhub"), Resource: jsii.String("product"),
+		ResourceName: jsii.String(*s.Account() + "/default"),
+	})
+	fns := []awslambda.Function{s.Monitor}
+	if s.Audit != nil {
+		fns = append(fns, s.Audit)
+	}
+	for _, fn := range fns {
+		fn.AddEnvironment(jsii.String(envvar.SecurityHub), jsii.String("true"), nil)
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ImportFindings"),
+			Actions:   jsii.Strings("securityhub:BatchImportFindings"),
+			Resources: &[]*string{product},
+		}))
 	}
 }
 

@@ -35,6 +35,8 @@ const (
 	// SuppressionsFile is the suppressions file bundled with the function;
 	// unset, nothing is suppressed.
 	SuppressionsFile = "SUPPRESSIONS_FILE"
+	// SecurityHub, true, imports each finding into Security Hub as well.
+	SecurityHub = "SECURITY_HUB"
 
 	// LogLevel is the functions' own log level (debug, info, warn, error).
 	LogLevel = "LOG_LEVEL"

@@ -1,18 +1,22 @@
 package notify
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/lambdawatch/lambdawatch/pkg/asff"
 	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 	"github.com/lambdawatch/lambdawatch/pkg/envvar"
@@ -31,6 +35,7 @@ type Config struct {
 	DeployRoles     []string        // MONITOR_DEPLOY_ROLES, default detect.DefaultDeployRoles
 	StateTable      string          // STATE_TABLE; empty: no shared state
 	Suppressions    *suppress.List  // read from SUPPRESSIONS_FILE
+	SecurityHub     bool            // SECURITY_HUB=true: findings go to Security Hub too
 }
 
 // Detect is the engine's configuration.
@@ -86,6 +91,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	c.StateTable = strings.TrimSpace(getenv(envvar.StateTable))
+	if v := strings.TrimSpace(getenv(envvar.SecurityHub)); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q: want true or false", envvar.SecurityHub, v))
+		}
+		c.SecurityHub = b
+	}
 	if path := strings.TrimSpace(getenv(envvar.SuppressionsFile)); path != "" {
 		// A file that does not load fails the cold start: nothing is
 		// muted or unmuted by accident.
@@ -114,7 +126,19 @@ func (c Config) Monitor(awsCfg aws.Config, log *slog.Logger) *Monitor {
 	if c.StateTable != "" {
 		m.State = state.New(dynamodb.NewFromConfig(awsCfg), c.StateTable)
 	}
+	if c.SecurityHub {
+		m.SecurityHub = asff.NewImporter(securityhub.NewFromConfig(awsCfg))
+		m.Product = c.Product(awsCfg.Region)
+	}
 	return m
+}
+
+// Product is the Security Hub product findings are imported into: the
+// default product of the account and region the alert topic is in, which
+// are the function's.
+func (c Config) Product(region string) asff.Product {
+	a, _ := awsid.ParseARN(c.TopicARN)
+	return asff.Product{Partition: a.Partition, Region: cmp.Or(a.Region, region), Account: a.Account}
 }
 
 // ThrottleCodes are SNS's modelled throttling errors, which the SDK's

@@ -11,8 +11,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/lambdawatch/lambdawatch/pkg/asff"
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 	"github.com/lambdawatch/lambdawatch/pkg/state"
@@ -64,7 +66,12 @@ type Monitor struct {
 	State *state.Store
 	// Suppress mutes accepted findings: logged, not published.
 	Suppress *suppress.List
-	Now      func() time.Time // nil: time.Now
+	// SecurityHub, when set, imports each published finding into Product
+	// as well. Security Hub is a second copy: a failed import is logged,
+	// and the alert stands.
+	SecurityHub *asff.Importer
+	Product     asff.Product
+	Now         func() time.Time // nil: time.Now
 
 	once sync.Once
 	seen *recent
@@ -159,11 +166,28 @@ func (m *Monitor) Handle(ctx context.Context, ev events.CloudWatchEvent) error {
 			log.Error(state.LogUnavailable, "rule", f.Rule, "error", fmt.Errorf("published as %s but not marked: a retry after the lease may publish again: %w", id, err))
 		}
 		log.Info("published", "rule", f.Rule, "severity", f.Severity, "resource", f.Resource(), "messageID", id)
+		m.importFinding(ctx, log, f)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("event %s: %d of %d findings not published: %w", rec.EventID, len(errs), len(findings), errors.Join(errs...))
 	}
 	return nil
+}
+
+// SecurityHubFailed is the message logged when a finding published to
+// SNS could not be imported into Security Hub.
+const SecurityHubFailed = "security hub import failed"
+
+func (m *Monitor) importFinding(ctx context.Context, log *slog.Logger, f detect.Finding) {
+	if m.SecurityHub == nil {
+		return
+	}
+	a := asff.FromFinding(f, m.Product, m.now())
+	if _, err := m.SecurityHub.Import(ctx, []types.AwsSecurityFinding{a}); err != nil {
+		log.Error(SecurityHubFailed, "rule", f.Rule, "id", asff.ID(f), "error", err)
+		return
+	}
+	log.Info("imported into security hub", "rule", f.Rule, "id", asff.ID(f))
 }
 
 func (m *Monitor) now() time.Time {

@@ -9,9 +9,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/lambdawatch/lambdawatch/internal/motostate"
+	"github.com/lambdawatch/lambdawatch/pkg/asff"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 	"github.com/lambdawatch/lambdawatch/pkg/state"
 	"github.com/lambdawatch/lambdawatch/pkg/suppress"
@@ -129,5 +131,48 @@ func TestMonitorSuppress(t *testing.T) {
 	}
 	if len(p.ins) != 2 {
 		t.Errorf("after expiry %d published, want 2", len(p.ins))
+	}
+}
+
+// TestMonitorSecurityHub: with SECURITY_HUB=true a published finding is
+// imported into moto's Security Hub under its stable Id; a Security Hub
+// out of reach leaves the alert standing and says so.
+func TestMonitorSecurityHub(t *testing.T) {
+	endpoint := motostate.Start(t)
+	hub := securityhub.NewFromConfig(motostate.Config(), func(o *securityhub.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+		o.RetryMaxAttempts = 1
+	})
+	product := Config{TopicARN: "arn:aws:sns:" + motostate.Region + ":" + motostate.Account + ":lambdawatch-alerts"}.Product("")
+	if product.Account != motostate.Account || product.Region != motostate.Region {
+		t.Fatalf("product %+v, want the topic's account and region", product)
+	}
+	f := threeFindings()[0]
+	f.Account, f.Region, f.ResourceARN = motostate.Account, motostate.Region, "arn:aws:lambda:eu-west-1:"+motostate.Account+":function:f"
+
+	p := &fakeSNS{}
+	m := newMonitor(p, &fakeJudge{findings: []detect.Finding{f}}, &bytes.Buffer{})
+	m.SecurityHub, m.Product = asff.NewImporter(hub), product
+	if err := m.Handle(t.Context(), event(t, lambdaDetail)); err != nil {
+		t.Fatal(err)
+	}
+	f.EventID = "ev-1"
+	got, err := asff.NewImporter(hub).Get(t.Context(), []string{asff.ID(f)})
+	if err != nil || len(got) != 1 || len(p.ins) != 1 {
+		t.Fatalf("Security Hub holds %d findings under %s (%v), SNS %d messages; want 1 and 1", len(got), asff.ID(f), err, len(p.ins))
+	}
+
+	gone := securityhub.NewFromConfig(motostate.Config(), func(o *securityhub.Options) {
+		o.BaseEndpoint = aws.String("http://127.0.0.1:1")
+		o.RetryMaxAttempts = 1
+	})
+	var logs bytes.Buffer
+	m = newMonitor(p, &fakeJudge{findings: []detect.Finding{f}}, &logs)
+	m.SecurityHub, m.Product = asff.NewImporter(gone, asff.WithRetries(1, time.Millisecond)), product
+	if err := m.Handle(t.Context(), event(t, strings.Replace(lambdaDetail, "ev-1", "ev-4", 1))); err != nil {
+		t.Fatalf("a Security Hub out of reach failed the invocation: %v", err)
+	}
+	if len(p.ins) != 2 || !strings.Contains(logs.String(), SecurityHubFailed) {
+		t.Errorf("%d published, log %s; want the alert and the import's failure logged", len(p.ins), logs.String())
 	}
 }

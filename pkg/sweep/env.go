@@ -11,10 +11,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/lambdawatch/lambdawatch/pkg/asff"
 	"github.com/lambdawatch/lambdawatch/pkg/audit"
 	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
@@ -68,6 +70,10 @@ func FromEnv(ctx context.Context, getenv func(string) string, cfg aws.Config, lo
 	if role != "" {
 		orgs := organizations.NewFromConfig(cfg)
 		s.Accounts = func(ctx context.Context) ([]string, error) { return audit.OrgAccounts(ctx, orgs) }
+	}
+	if mc.SecurityHub {
+		s.SecurityHub = asff.NewImporter(securityhub.NewFromConfig(cfg))
+		s.Product = mc.Product(cfg.Region)
 	}
 	if url := strings.TrimSpace(getenv(envvar.AuditQueueURL)); url != "" {
 		s.Queue, s.QueueURL = sqs.NewFromConfig(cfg), url

@@ -19,10 +19,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	shtypes "github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/lambdawatch/lambdawatch/pkg/asff"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 	"github.com/lambdawatch/lambdawatch/pkg/digest"
 	"github.com/lambdawatch/lambdawatch/pkg/notify"
@@ -63,8 +65,12 @@ type Sweep struct {
 	MinSeverity detect.Severity
 	// Suppress mutes accepted findings: counted in the digest, not listed.
 	Suppress *suppress.List
-	Queue    Sender
-	QueueURL string
+	// SecurityHub, when set, imports the findings of each digest into
+	// Product as well; a failed import is logged, the digest stands.
+	SecurityHub *asff.Importer
+	Product     asff.Product
+	Queue       Sender
+	QueueURL    string
 	// Parallel bounds the accounts audited at once without a queue; 0
 	// means 4.
 	Parallel int
@@ -239,5 +245,17 @@ func (s *Sweep) publish(ctx context.Context, started time.Time, accounts, region
 	}
 	s.log().InfoContext(ctx, "digest published", "messageID", aws.ToString(out.MessageId), "subject", aws.ToString(in.Subject),
 		"accounts", len(accounts), "regions", len(regions), "findings", len(kept), "unread", unread)
+	if s.SecurityHub != nil && len(kept) > 0 {
+		findings := make([]shtypes.AwsSecurityFinding, len(kept))
+		for i, f := range kept {
+			findings[i] = asff.FromFinding(f, s.Product, started)
+		}
+		res, err := s.SecurityHub.Import(ctx, findings)
+		if err != nil {
+			s.log().ErrorContext(ctx, notify.SecurityHubFailed, "imported", res.Imported, "failed", len(res.Failed), "error", err)
+		} else {
+			s.log().InfoContext(ctx, "imported into security hub", "findings", res.Imported)
+		}
+	}
 	return nil
 }
