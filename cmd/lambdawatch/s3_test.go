@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
-
+	"github.com/lambdawatch/lambdawatch/pkg/archive/archivetest"
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail/cloudtrailtest"
 )
 
@@ -124,39 +121,11 @@ func readFiles(t *testing.T, summary string) int {
 // its URL and does not stop the scan.
 func TestScanS3(t *testing.T) {
 	dir, w := writeArchive(t)
-	backend := s3mem.New()
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	defer srv.Close()
 	const bucket = "trail-logs"
-	if err := backend.CreateBucket(bucket); err != nil {
-		t.Fatal(err)
-	}
-	put := func(key string, b []byte) {
-		t.Helper()
-		if _, err := backend.PutObject(bucket, key, map[string]string{}, bytes.NewReader(b), int64(len(b)), nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, p := range w.Paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		put("org/"+filepath.ToSlash(rel), b)
-	}
-	broken, err := os.ReadFile(w.Paths[len(w.Paths)-1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	brokenKey := "org/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/10/03/111122223333_CloudTrail_eu-west-1_20261003T2359Z_broken.json.gz"
-	put(brokenKey, broken[:len(broken)/2])
-	put("org/AWSLogs/111122223333/CloudTrail-Digest/eu-west-1/2026/10/01/digest.json.gz", []byte("not read"))
+	srvURL := archivetest.UploadArchive(t, bucket, dir, w.Paths)
+	brokenKey := archivetest.BrokenKey
 
-	t.Setenv("AWS_ENDPOINT_URL_S3", srv.URL)
+	t.Setenv("AWS_ENDPOINT_URL_S3", srvURL)
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	t.Setenv("AWS_REGION", "eu-west-1")

@@ -1,12 +1,8 @@
 package hunt
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -17,10 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/lambdawatch/lambdawatch/pkg/archive"
+	"github.com/lambdawatch/lambdawatch/pkg/archive/archivetest"
 	"github.com/lambdawatch/lambdawatch/pkg/cloudtrail/cloudtrailtest"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 )
@@ -112,43 +107,15 @@ func TestFilters(t *testing.T) {
 // named by its URL and does not stop the hunt; the client is made once.
 func TestS3(t *testing.T) {
 	dir, w := writeArchive(t)
-	backend := s3mem.New()
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	defer srv.Close()
 	const bucket = "trail-logs"
-	if err := backend.CreateBucket(bucket); err != nil {
-		t.Fatal(err)
-	}
-	put := func(key string, b []byte) {
-		t.Helper()
-		if _, err := backend.PutObject(bucket, key, map[string]string{}, bytes.NewReader(b), int64(len(b)), nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, p := range w.Paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		put("org/"+filepath.ToSlash(rel), b)
-	}
-	last, err := os.ReadFile(w.Paths[len(w.Paths)-1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	brokenKey := "org/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/10/03/111122223333_CloudTrail_eu-west-1_20261003T2359Z_broken.json.gz"
-	put(brokenKey, last[:len(last)/2])
-	put("org/AWSLogs/111122223333/CloudTrail-Digest/eu-west-1/2026/10/01/digest.json.gz", []byte("not read"))
+	srvURL := archivetest.UploadArchive(t, bucket, dir, w.Paths)
+	brokenKey := archivetest.BrokenKey
 
 	var made atomic.Int32
 	newS3 := func(context.Context) (archive.API, error) {
 		made.Add(1)
 		return s3.New(s3.Options{
-			BaseEndpoint: aws.String(srv.URL),
+			BaseEndpoint: aws.String(srvURL),
 			UsePathStyle: true,
 			Region:       "eu-west-1",
 			Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
