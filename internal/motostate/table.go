@@ -31,3 +31,27 @@ func CreateStateTable(t testing.TB, db *dynamodb.Client, name string) {
 		t.Fatalf("ttl on %s: %v", name, err)
 	}
 }
+
+// DynamoDB is a DynamoDB client of its own on endpoint, as another
+// container would have; attempts 0 keeps the SDK's retries.
+func DynamoDB(endpoint string, attempts int) *dynamodb.Client {
+	return dynamodb.NewFromConfig(Config(), func(o *dynamodb.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+		if attempts > 0 {
+			o.RetryMaxAttempts = attempts
+		}
+	})
+}
+
+// StateTableName is the table StartStateTable makes.
+const StateTableName = "lambdawatch-state"
+
+// StartStateTable starts moto's server with the state table in it, for
+// the test; it returns the endpoint and a client of it.
+func StartStateTable(t testing.TB) (string, *dynamodb.Client) {
+	t.Helper()
+	endpoint := Start(t)
+	db := DynamoDB(endpoint, 0)
+	CreateStateTable(t, db, StateTableName)
+	return endpoint, db
+}

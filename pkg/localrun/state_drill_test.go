@@ -4,9 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/lambdawatch/lambdawatch/internal/motostate"
 	"github.com/lambdawatch/lambdawatch/pkg/localrun"
 	"github.com/lambdawatch/lambdawatch/pkg/state"
@@ -18,9 +15,7 @@ import (
 // posted once between them; with the table out of reach it is still
 // delivered.
 func TestPipelineExactlyOnce(t *testing.T) {
-	endpoint := motostate.Start(t)
-	db := dynamodb.NewFromConfig(motostate.Config(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	motostate.CreateStateTable(t, db, "lambdawatch-state")
+	endpoint, _ := motostate.StartStateTable(t)
 	withTable := func(url string) []string {
 		return []string{"STATE_TABLE=lambdawatch-state", "AWS_ENDPOINT_URL_DYNAMODB=" + url}
 	}

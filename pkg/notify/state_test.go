@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
@@ -23,9 +22,7 @@ import (
 // publish each finding once between them; one whose table is gone
 // publishes anyway and says so.
 func TestMonitorState(t *testing.T) {
-	endpoint := motostate.Start(t)
-	db := dynamodb.NewFromConfig(motostate.Config(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	motostate.CreateStateTable(t, db, "lambdawatch-state")
+	_, db := motostate.StartStateTable(t)
 	fs := threeFindings()[:2]
 
 	t.Run("two fresh monitors, one event", func(t *testing.T) {
@@ -87,10 +84,7 @@ func TestMonitorState(t *testing.T) {
 	})
 
 	t.Run("table unavailable: delivered anyway", func(t *testing.T) {
-		gone := dynamodb.NewFromConfig(motostate.Config(), func(o *dynamodb.Options) {
-			o.BaseEndpoint = aws.String("http://127.0.0.1:1")
-			o.RetryMaxAttempts = 1
-		})
+		gone := motostate.DynamoDB("http://127.0.0.1:1", 1)
 		p := &fakeSNS{}
 		var logs bytes.Buffer
 		m := newMonitor(p, &fakeJudge{findings: fs}, &logs)

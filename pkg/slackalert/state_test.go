@@ -6,9 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/lambdawatch/lambdawatch/internal/motostate"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 	"github.com/lambdawatch/lambdawatch/pkg/state"
@@ -18,9 +15,7 @@ import (
 // a finding once, however often and in however many batches it comes; a
 // failed post is posted by the retry; a table that cannot say posts anyway.
 func TestHandleState(t *testing.T) {
-	endpoint := motostate.Start(t)
-	db := dynamodb.NewFromConfig(motostate.Config(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	motostate.CreateStateTable(t, db, "lambdawatch-state")
+	_, db := motostate.StartStateTable(t)
 	f := func(id string) detect.Finding {
 		return detect.Finding{Rule: detect.RulePublicInvoke, Severity: detect.Critical, EventID: id, ResourceARN: "arn:aws:lambda:eu-west-1:111122223333:function:f", Principal: "*", Actor: "actor-" + id, Summary: "let anyone invoke f " + id}
 	}
@@ -70,10 +65,7 @@ func TestHandleState(t *testing.T) {
 	})
 
 	t.Run("table unavailable: posted anyway", func(t *testing.T) {
-		gone := dynamodb.NewFromConfig(motostate.Config(), func(o *dynamodb.Options) {
-			o.BaseEndpoint = aws.String("http://127.0.0.1:1")
-			o.RetryMaxAttempts = 1
-		})
+		gone := motostate.DynamoDB("http://127.0.0.1:1", 1)
 		rec := &recorder{}
 		var logs bytes.Buffer
 		h := &Handler{Poster: rec, State: state.New(gone, "lambdawatch-state"), Log: slog.New(slog.NewJSONHandler(&logs, nil))}

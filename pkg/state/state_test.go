@@ -25,12 +25,7 @@ import (
 // client is a DynamoDB client of its own on endpoint, as another
 // container would have.
 func client(endpoint string, attempts int) *dynamodb.Client {
-	return dynamodb.NewFromConfig(motostate.Config(), func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String(endpoint)
-		if attempts > 0 {
-			o.RetryMaxAttempts = attempts
-		}
-	})
+	return motostate.DynamoDB(endpoint, attempts)
 }
 
 // createTable makes the table as the stack defines it.
