@@ -25,15 +25,10 @@ import (
 	"github.com/lambdawatch/lambdawatch/pkg/audit"
 	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
-	"github.com/lambdawatch/lambdawatch/pkg/suppress"
 )
 
 type auditOptions struct {
-	format      string
-	min         detect.Severity
-	failOn      detect.Severity
-	failSet     bool
-	config      detect.Config
+	report
 	regions     []string // empty: the SDK's region; "all": every enabled one
 	role        string
 	accounts    []string
@@ -41,29 +36,22 @@ type auditOptions struct {
 	concurrency int
 	quotas      bool
 	progress    bool
-	suppress    *suppress.List
 }
 
 func parseAuditFlags(args []string, stderr io.Writer) (auditOptions, error) {
 	var (
-		o                                          auditOptions
-		trusted, minSev, failOn, regions, accounts string
-		fset                                       = flag.NewFlagSet("audit", flag.ContinueOnError)
+		o                 auditOptions
+		regions, accounts string
+		fset              = flag.NewFlagSet("audit", flag.ContinueOnError)
 	)
 	fset.SetOutput(stderr)
 	fset.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: lambdawatch audit [flags]\n\nReads the Lambda functions of an account (or, with --role, of several) as they stand, with\ntheir policies, URLs, layers, roles and what fronts them, and judges them with the rules.\nCredentials and endpoints come from the SDK's usual chain (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL...).\n\nExit status: 0, or 1 when a finding reaches --fail-on, or 2 when something could not be read.\n\nFlags:")
 		fset.PrintDefaults()
 	}
-	fset.StringVar(&o.format, "format", formatText, "output `format`: text (a table), json (JSON Lines, one finding a line) or asff (JSON Lines of AWS Security Finding Format findings)")
-	var suppressions string
-	fset.StringVar(&suppressions, "suppressions", "", "a suppressions `file` (docs/suppressions.md): its findings are printed, marked suppressed, and fail nothing")
+	o.flags(fset)
 	fset.StringVar(&regions, "regions", "", "comma-separated `regions` to read, or all for every region enabled for each account (EC2 DescribeRegions); default the SDK's region")
-	fset.StringVar(&trusted, "trusted-accounts", "", "comma-separated `accounts` that may be granted access")
-	fset.StringVar(&o.config.OrgID, "org-id", "", "your AWS Organizations `ID` (o-...); grants to it are trusted")
 	fset.StringVar(&o.config.MonitorPrefix, "monitor-prefix", cmp.Or(os.Getenv("MONITOR_PREFIX"), detect.DefaultMonitorPrefix), "name `prefix` of lambdawatch's own resources (default from MONITOR_PREFIX)")
-	fset.StringVar(&minSev, "min-severity", "MEDIUM", "print findings at or above this `level`: INFO, LOW, MEDIUM, HIGH, CRITICAL")
-	fset.StringVar(&failOn, "fail-on", "", "exit 1 when a printed finding is at or above this `level`")
 	fset.StringVar(&o.role, "role", "", "`name` of a role to assume in each account (arn:PARTITION:iam::ACCOUNT:role/NAME); needs --accounts or --org")
 	fset.StringVar(&accounts, "accounts", "", "comma-separated `accounts` to audit through --role")
 	fset.BoolVar(&o.org, "org", false, "audit every active account of the organization (Organizations ListAccounts) through --role")
@@ -76,17 +64,7 @@ func parseAuditFlags(args []string, stderr io.Writer) (auditOptions, error) {
 	if fset.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected arguments %q", fset.Args()))
 	}
-	if err := checkFormat(o.format); err != nil {
-		errs = append(errs, err)
-	}
-	if suppressions != "" {
-		// Refused before anything is read.
-		var err error
-		if o.suppress, err = suppress.Load(suppressions, time.Now()); err != nil {
-			errs = append(errs, fmt.Errorf("--suppressions: %w", err))
-		}
-	}
-	o.config.TrustedAccounts = list(trusted)
+	errs = append(errs, o.parse(time.Now())...)
 	o.regions = list(regions)
 	if slices.Contains(o.regions, "all") && len(o.regions) > 1 {
 		errs = append(errs, errors.New("--regions: all stands alone"))
@@ -116,9 +94,6 @@ func parseAuditFlags(args []string, stderr io.Writer) (auditOptions, error) {
 	if err := o.config.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	var sevErrs []error
-	o.min, o.failOn, o.failSet, sevErrs = severities(minSev, failOn)
-	errs = append(errs, sevErrs...)
 	o.progress = isTerminal(stderr)
 	return o, errors.Join(errs...)
 }

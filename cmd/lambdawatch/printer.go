@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/lambdawatch/lambdawatch/pkg/asff"
 	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
+	"github.com/lambdawatch/lambdawatch/pkg/suppress"
 )
 
 // printer writes findings, whatever produced them, as a table or as JSON
@@ -41,19 +43,55 @@ func checkFormat(format string) error {
 	return fmt.Errorf("--format %q: want %s, %s or %s", format, formatText, formatJSON, formatASFF)
 }
 
-// severities reads --min-severity and --fail-on (empty: never fail).
-func severities(minSev, failOn string) (min, fail detect.Severity, failSet bool, errs []error) {
+// report is what scan and audit share: whom the rules trust, which
+// findings are printed, marked suppressed or fail the run, and how they
+// are printed.
+type report struct {
+	format   string
+	config   detect.Config
+	min      detect.Severity
+	failOn   detect.Severity
+	failSet  bool
+	suppress *suppress.List // marks accepted findings: printed, failing nothing
+
+	trusted, minSev, failOnText, suppressions string // as given
+}
+
+// flags adds report's flags to fset.
+func (r *report) flags(fset *flag.FlagSet) {
+	fset.StringVar(&r.format, "format", formatText, "output `format`: text (a table), json (JSON Lines, one finding a line) or asff (JSON Lines of AWS Security Finding Format findings)")
+	fset.StringVar(&r.suppressions, "suppressions", "", "a suppressions `file` (docs/suppressions.md): its findings are printed, marked suppressed, and fail nothing")
+	fset.StringVar(&r.trusted, "trusted-accounts", "", "comma-separated `accounts` that may be granted access")
+	fset.StringVar(&r.config.OrgID, "org-id", "", "your AWS Organizations `ID` (o-...); grants to it are trusted")
+	fset.StringVar(&r.minSev, "min-severity", "MEDIUM", "print findings at or above this `level`: INFO, LOW, MEDIUM, HIGH, CRITICAL")
+	fset.StringVar(&r.failOnText, "fail-on", "", "exit 1 when a printed finding is at or above this `level`")
+}
+
+// parse reads the flags' values once fset is parsed. The suppressions
+// file is read here, before anything else: a typo mutes or unmutes
+// nothing.
+func (r *report) parse(now time.Time) []error {
+	var errs []error
+	if err := checkFormat(r.format); err != nil {
+		errs = append(errs, err)
+	}
+	r.config.TrustedAccounts = list(r.trusted)
 	var err error
-	if min, err = detect.ParseSeverity(minSev); err != nil {
+	if r.suppressions != "" {
+		if r.suppress, err = suppress.Load(r.suppressions, now); err != nil {
+			errs = append(errs, fmt.Errorf("--suppressions: %w", err))
+		}
+	}
+	if r.min, err = detect.ParseSeverity(r.minSev); err != nil {
 		errs = append(errs, fmt.Errorf("--min-severity: %w", err))
 	}
-	if failOn != "" {
-		failSet = true
-		if fail, err = detect.ParseSeverity(failOn); err != nil {
+	if r.failOnText != "" {
+		r.failSet = true
+		if r.failOn, err = detect.ParseSeverity(r.failOnText); err != nil {
 			errs = append(errs, fmt.Errorf("--fail-on: %w", err))
 		}
 	}
-	return min, fail, failSet, errs
+	return errs
 }
 
 func newPrinter(format string, w io.Writer) *printer {

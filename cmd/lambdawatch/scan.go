@@ -17,7 +17,6 @@ import (
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 	"github.com/lambdawatch/lambdawatch/pkg/hunt"
 	"github.com/lambdawatch/lambdawatch/pkg/prefilter"
-	"github.com/lambdawatch/lambdawatch/pkg/suppress"
 )
 
 // Exit statuses of scan.
@@ -28,12 +27,8 @@ const (
 )
 
 type scanOptions struct {
-	format  string
-	min     detect.Severity
-	failOn  detect.Severity
-	failSet bool
-	config  detect.Config
-	paths   []string
+	report
+	paths []string
 	// filter narrows the inputs by the folders CloudTrail files them in,
 	// and the records by their time, account and region.
 	filter archive.Filter
@@ -41,34 +36,24 @@ type scanOptions struct {
 	// call; off, every file is decoded (to check the filter).
 	prefilter bool
 	progress  bool // draw a progress bar on standard error
-	// suppress marks accepted findings: printed, marked, and failing
-	// nothing.
-	suppress *suppress.List
 }
 
 func parseScanFlags(args []string, stderr io.Writer) (scanOptions, error) {
 	var (
-		o                       scanOptions
-		trusted, minSev, failOn string
-		since, until            string
-		accounts, regions       string
-		deployRoles             string
-		suppressions            string
-		fset                    = flag.NewFlagSet("scan", flag.ContinueOnError)
+		o                 scanOptions
+		since, until      string
+		accounts, regions string
+		deployRoles       string
+		fset              = flag.NewFlagSet("scan", flag.ContinueOnError)
 	)
 	fset.SetOutput(stderr)
 	fset.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: lambdawatch scan [flags] PATH...\n\nPATH is a file, a folder (walked for .json, .jsonl, .ndjson and .gz files) or - for standard input.\nEach may hold EventBridge events, CloudTrail records, CloudTrail log files, JSON arrays or JSON Lines, gzipped or not.\n\nExit status: 0, or 1 when a finding reaches --fail-on, or 2 when an input could not be read.\n\nFlags:")
 		fset.PrintDefaults()
 	}
-	fset.StringVar(&o.format, "format", formatText, "output `format`: text (a table), json (JSON Lines, one finding a line) or asff (JSON Lines of AWS Security Finding Format findings)")
-	fset.StringVar(&suppressions, "suppressions", "", "a suppressions `file` (docs/suppressions.md): its findings are printed, marked suppressed, and fail nothing")
-	fset.StringVar(&trusted, "trusted-accounts", "", "comma-separated `accounts` that may be granted access")
-	fset.StringVar(&o.config.OrgID, "org-id", "", "your AWS Organizations `ID` (o-...); grants to it are trusted")
+	o.flags(fset)
 	fset.StringVar(&o.config.MonitorPrefix, "monitor-prefix", cmp.Or(os.Getenv("MONITOR_PREFIX"), detect.DefaultMonitorPrefix), "name `prefix` of lambdawatch's own resources, whose changes are monitor-tampering (default from MONITOR_PREFIX)")
 	fset.StringVar(&deployRoles, "deploy-roles", os.Getenv("MONITOR_DEPLOY_ROLES"), "comma-separated `patterns` of the roles CloudFormation deploys lambdawatch with (default from MONITOR_DEPLOY_ROLES, else cdk-*-cfn-exec-role-*)")
-	fset.StringVar(&minSev, "min-severity", "MEDIUM", "print findings at or above this `level`: INFO, LOW, MEDIUM, HIGH, CRITICAL")
-	fset.StringVar(&failOn, "fail-on", "", "exit 1 when a printed finding is at or above this `level`")
 	fset.StringVar(&since, "since", "", "only calls at or after this `time`: a date (2026-01-02), an RFC 3339 time, or a time back from now (36h, 90d, 2w)")
 	fset.StringVar(&until, "until", "", "only calls at or before this `time` (a date means the whole day)")
 	fset.StringVar(&accounts, "accounts", "", "only these comma-separated `accounts`")
@@ -77,22 +62,11 @@ func parseScanFlags(args []string, stderr io.Writer) (scanOptions, error) {
 	if err := fset.Parse(args); err != nil {
 		return o, err
 	}
-	var errs []error
-	if err := checkFormat(o.format); err != nil {
-		errs = append(errs, err)
-	}
-	o.config.TrustedAccounts = list(trusted)
+	now := time.Now()
+	errs := o.parse(now)
 	o.config.DeployRoles = list(deployRoles)
 	o.filter.Accounts, o.filter.Regions = list(accounts), list(regions)
-	now := time.Now()
 	var err error
-	if suppressions != "" {
-		// Refused before anything is read: nothing muted or unmuted by
-		// a typo.
-		if o.suppress, err = suppress.Load(suppressions, now); err != nil {
-			errs = append(errs, fmt.Errorf("--suppressions: %w", err))
-		}
-	}
 	if since != "" {
 		if o.filter.Since, err = archive.ParseTime(since, now); err != nil {
 			errs = append(errs, fmt.Errorf("--since: %w", err))
@@ -109,9 +83,6 @@ func parseScanFlags(args []string, stderr io.Writer) (scanOptions, error) {
 	if err := o.config.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	var sevErrs []error
-	o.min, o.failOn, o.failSet, sevErrs = severities(minSev, failOn)
-	errs = append(errs, sevErrs...)
 	o.progress = isTerminal(stderr)
 	o.paths = fset.Args()
 	if len(o.paths) == 0 {
