@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 
@@ -45,10 +46,10 @@ func awsEnv(t *testing.T, endpoint string) {
 	}
 }
 
-// TestAuditMoto runs `lambdawatch audit` against moto: two accounts (one
-// reached by assuming a role), two regions, a refused call, a throttled
-// one and an account whose role cannot be assumed.
-func TestAuditMoto(t *testing.T) {
+// seededMoto starts moto with the fixture's two accounts seeded; cfg
+// reaches the first.
+func seededMoto(t *testing.T) (*motoserver.Server, aws.Config) {
+	t.Helper()
 	moto := motoserver.Start(t)
 	ctx := context.Background()
 	cfg := motoserver.Config(moto.URL, auditfixture.Region)
@@ -59,6 +60,14 @@ func TestAuditMoto(t *testing.T) {
 	if err := auditfixture.Seed(ctx, cfg, second); err != nil {
 		t.Fatal(err)
 	}
+	return moto, cfg
+}
+
+// TestAuditMoto runs `lambdawatch audit` against moto: two accounts (one
+// reached by assuming a role), two regions, a refused call, a throttled
+// one and an account whose role cannot be assumed.
+func TestAuditMoto(t *testing.T) {
+	moto, _ := seededMoto(t)
 	proxy := motoserver.NewProxy(t, moto.URL, motoserver.ProxyOptions{Refuse: func(c motoserver.Call) (motoserver.Refusal, bool) {
 		switch {
 		case c.Service == "lambda" && strings.HasSuffix(c.Path, "/functions/"+auditfixture.FnRefused+"/policy"):
@@ -231,16 +240,8 @@ func lbARN(t *testing.T, findings []detect.Finding, name string) string {
 // TestAuditFailOn: with nothing refused, a finding at --fail-on exits 1,
 // and the table names the resources.
 func TestAuditFailOn(t *testing.T) {
-	moto := motoserver.Start(t)
+	moto, cfg := seededMoto(t)
 	ctx := context.Background()
-	cfg := motoserver.Config(moto.URL, auditfixture.Region)
-	second, err := audit.AssumeRole(ctx, cfg, audit.RoleARN("aws", auditfixture.Second, auditfixture.AuditRole))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := auditfixture.Seed(ctx, cfg, second); err != nil {
-		t.Fatal(err)
-	}
 	// An organization whose accounts the audit reaches through the role:
 	// moto makes the caller's account its management account.
 	org := organizations.NewFromConfig(cfg)
