@@ -76,6 +76,8 @@ func (s *MonitorStack) addAudit(cfg Config, asset string) {
 		env:         env,
 	})
 	fn := s.Audit
+	s.grantLedger(fn)
+	s.stateFilter("Audit", s.AuditLogGroup)
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:     jsii.String("ReadState"),
 		Actions: jsii.Strings(AuditReadActions...),

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/lambdawatch/lambdawatch/infra/stacks"
+	"github.com/lambdawatch/lambdawatch/pkg/ledger"
 )
 
 // auditStatements are the audit function's role's statements, by Sid.
@@ -54,8 +55,21 @@ func TestAudit(t *testing.T) {
 		if got := strs(sts["ReadState"]["Action"]); !sameSet(got, stacks.AuditReadActions) {
 			t.Errorf("%s: the audit reads %v, want exactly %v", l.name, got, stacks.AuditReadActions)
 		}
+		// What it remembers of its runs: the ledger's items and no others.
+		mem := sts["RememberAuditRuns"]
+		if got := strs(mem["Action"]); !sameSet(got, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}) ||
+			!strings.Contains(jsonString(mem["Condition"]), `"dynamodb:LeadingKeys":["`+ledger.Prefix+`*"]`) ||
+			!strings.Contains(jsonString(mem["Resource"]), "StateTable") {
+			t.Errorf("%s: the audit's memory grant is %s, want Get, Put and Delete of the state table's %s* items", l.name, jsonString(mem), ledger.Prefix)
+		}
+		fn := only(t, tpl, "AWS::Lambda::Function", func(p map[string]any) bool {
+			return strings.HasPrefix(jsonString(p["Description"]), `"lambdawatch audit`)
+		})
+		if env := jsonString(props(tpl, fn)["Environment"]); !strings.Contains(env, `"STATE_TABLE":{"Ref":"StateTable`) {
+			t.Errorf("%s: the audit function's environment %s has no STATE_TABLE", l.name, env)
+		}
 		for sid, st := range sts {
-			if sid == "WriteOwnLogs" || sid == "PublishDigest" || sid == "UseTopicKey" || sid == "AssumeMemberAuditRole" || sid == "ListOrganizationAccounts" || sid == "ReadState" || sid == "ImportFindings" && l.cfg.SecurityHub {
+			if sid == "WriteOwnLogs" || sid == "PublishDigest" || sid == "UseTopicKey" || sid == "RememberAuditRuns" || sid == "UseStateKey" || sid == "AssumeMemberAuditRole" || sid == "ListOrganizationAccounts" || sid == "ReadState" || sid == "ImportFindings" && l.cfg.SecurityHub {
 				continue
 			}
 			// The fan-out queue's own grants (send, receive, delete).

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdawatch/lambdawatch/pkg/envvar"
+	"github.com/lambdawatch/lambdawatch/pkg/ledger"
 	"github.com/lambdawatch/lambdawatch/pkg/state"
 )
 
@@ -31,7 +32,8 @@ func (s *MonitorStack) addState() {
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
-		// What was delivered is worth nothing once the stack is gone.
+		// What was delivered, and what the audit saw, is worth nothing once
+		// the stack is gone.
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	for _, d := range []struct {
@@ -41,21 +43,46 @@ func (s *MonitorStack) addState() {
 	}{{s.Monitor, s.MonitorLogGroup, "Monitor"}, {s.Slack, s.SlackLogGroup, "Slack"}} {
 		d.fn.AddEnvironment(jsii.String(envvar.StateTable), s.StateTable.TableName(), nil)
 		grantState(d.fn, s)
-		// The functions log this message when the table fails them.
-		awslogs.NewMetricFilter(s.Stack, jsii.String(d.name+"StateFilter"), &awslogs.MetricFilterProps{
-			LogGroup:        d.logs,
-			FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.msg"), jsii.String("="), jsii.String(state.LogUnavailable)),
-			MetricNamespace: jsii.String("lambdawatch"),
-			MetricName:      jsii.String(stateMetric),
-			MetricValue:     jsii.String("1"),
-			DefaultValue:    jsii.Number(0),
-		})
+		s.stateFilter(d.name, d.logs)
 	}
 	s.alarm("StateUnavailableAlarm", "lambdawatch could not reach its state table: alerts were delivered anyway and may come twice",
 		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace: jsii.String("lambdawatch"), MetricName: jsii.String(stateMetric),
 			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"),
 		}))
+}
+
+// stateFilter counts the lines in which a function says the table failed
+// it, for the alarm.
+func (s *MonitorStack) stateFilter(name string, logs awslogs.LogGroup) {
+	awslogs.NewMetricFilter(s.Stack, jsii.String(name+"StateFilter"), &awslogs.MetricFilterProps{
+		LogGroup:        logs,
+		FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.msg"), jsii.String("="), jsii.String(state.LogUnavailable)),
+		MetricNamespace: jsii.String("lambdawatch"),
+		MetricName:      jsii.String(stateMetric),
+		MetricValue:     jsii.String("1"),
+		DefaultValue:    jsii.Number(0),
+	})
+}
+
+// grantLedger lets the audit function read and write what it remembers
+// of its runs, the items under ledger.Prefix, and none of the delivery
+// claims beside them.
+func (s *MonitorStack) grantLedger(fn awslambda.Function) {
+	fn.AddEnvironment(jsii.String(envvar.StateTable), s.StateTable.TableName(), nil)
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("RememberAuditRuns"),
+		Actions:   jsii.Strings("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"),
+		Resources: &[]*string{s.StateTable.TableArn()},
+		Conditions: &map[string]any{
+			"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{ledger.Prefix + "*"}},
+		},
+	}))
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("UseStateKey"),
+		Actions:   jsii.Strings("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"),
+		Resources: &[]*string{s.Key.KeyArn()},
+	}))
 }
 
 // grantState lets fn claim, mark and release keys in the state table, and

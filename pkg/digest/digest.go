@@ -42,14 +42,63 @@ type Digest struct {
 	// ("suppressions.yaml:12: reason, expired 2026-11-30"), so that what
 	// they muted is known to alert again.
 	Expired []string `json:"expired,omitempty"`
+	// Changes is what changed since the last run, when the audit
+	// remembers its runs (a state table); nil when it does not.
+	Changes *Changes `json:"changes,omitempty"`
+}
+
+// Changes is what a run found against the last one.
+type Changes struct {
+	// Complete: the last run was remembered for every account and region
+	// audited; otherwise New and Resolved cover those it was read for.
+	Complete bool `json:"complete"`
+	// New are the findings not in an earlier digest; Findings lists them
+	// too.
+	New []detect.Finding `json:"new"`
+	// Resolved are the findings an earlier digest listed that this run
+	// read and did not see, as last seen.
+	Resolved []detect.Finding `json:"resolved"`
+	// NewCount and ResolvedCount count them all, with those left out of
+	// New and Resolved to keep the message within SNS's limit.
+	NewCount      int `json:"newCount"`
+	ResolvedCount int `json:"resolvedCount"`
+	// Unchecked is how many earlier findings this run could not read
+	// again (a refused call): neither still open nor resolved.
+	Unchecked int `json:"unchecked"`
+}
+
+// NewChanges sorts new and resolved worst first and counts them.
+func NewChanges(complete bool, added, resolved []detect.Finding, unchecked int) *Changes {
+	return &Changes{Complete: complete, New: worstFirst(added), Resolved: worstFirst(resolved),
+		NewCount: len(added), ResolvedCount: len(resolved), Unchecked: unchecked}
+}
+
+// Text is the changes in a few words: "2 new, 1 resolved".
+func (c *Changes) Text() string {
+	if c == nil {
+		return ""
+	}
+	s := fmt.Sprintf("%d new, %d resolved", c.NewCount, c.ResolvedCount)
+	if c.Unchecked > 0 {
+		s += fmt.Sprintf(", %d not checked again", c.Unchecked)
+	}
+	return s
+}
+
+func worstFirst(fs []detect.Finding) []detect.Finding {
+	out := slices.Clone(fs)
+	if out == nil {
+		out = []detect.Finding{}
+	}
+	slices.SortStableFunc(out, func(a, b detect.Finding) int { return cmp.Compare(b.Severity, a.Severity) })
+	return out
 }
 
 // New sums up a run's findings, worst first.
 func New(started time.Time, accounts, regions []string, fs []detect.Finding, unread int) Digest {
 	d := Digest{Kind: Kind, Rule: Rule, Started: started.UTC(), Unread: unread,
 		Accounts: sortedSet(accounts), Regions: sortedSet(regions), Counts: map[string]int{}}
-	d.Findings = slices.Clone(fs)
-	slices.SortStableFunc(d.Findings, func(a, b detect.Finding) int { return cmp.Compare(b.Severity, a.Severity) })
+	d.Findings = worstFirst(fs)
 	for _, f := range d.Findings {
 		d.Counts[f.Severity.String()]++
 		d.Severity = max(d.Severity, f.Severity)

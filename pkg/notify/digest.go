@@ -20,6 +20,9 @@ func DigestSubject(d digest.Digest) string {
 		where = "account " + d.Accounts[0]
 	}
 	s := "lambdawatch audit: " + d.CountText() + " in " + where
+	if d.Changes != nil {
+		s += ", " + d.Changes.Text()
+	}
 	if d.Unread > 0 {
 		s += fmt.Sprintf(", %d unread", d.Unread)
 	}
@@ -47,6 +50,17 @@ func DigestEmail(d digest.Digest) string {
 	if d.Unread > 0 {
 		fmt.Fprintf(&b, "%s failed: what they would have read was not judged; the audit function's log names each.\n", plural(d.Unread, "read"))
 	}
+	if c := d.Changes; c != nil {
+		fmt.Fprintf(&b, "Since the last run: %s.\n", c.Text())
+		if !c.Complete {
+			fmt.Fprintf(&b, "The last run could not be recalled for every account and region: what is new and resolved covers the rest.\n")
+		}
+		listFindings(&b, "New since the last run", c.New, c.NewCount)
+		listFindings(&b, "Resolved since the last run", c.Resolved, c.ResolvedCount)
+		if len(d.Findings) > 0 {
+			fmt.Fprintf(&b, "\nAll open findings\n")
+		}
+	}
 	sev := detect.Severity(-1)
 	for _, f := range d.Findings {
 		if f.Severity != sev {
@@ -64,11 +78,39 @@ func DigestEmail(d digest.Digest) string {
 	return b.String()
 }
 
+// listFindings writes a titled list of findings, saying how many of all
+// were left out to fit.
+func listFindings(b *strings.Builder, title string, fs []detect.Finding, all int) {
+	if all == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n%s (%d)\n", title, all)
+	for _, f := range fs {
+		fmt.Fprintf(b, "  - %s %s: %s\n", f.Severity, f.Rule, oneLine(f.Summary))
+		if f.ResourceARN != "" {
+			fmt.Fprintf(b, "    %s\n", oneLine(f.ResourceARN))
+		}
+	}
+	if left := all - len(fs); left > 0 {
+		fmt.Fprintf(b, "  and %d more\n", left)
+	}
+}
+
 func plural(n int, one string) string {
 	if n == 1 {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %ss", n, one)
+}
+
+// cut is the first keep findings of fs, shortened to fit SNS, in a new
+// slice.
+func cut(fs []detect.Finding, keep int) []detect.Finding {
+	out := make([]detect.Finding, min(keep, len(fs)))
+	for i := range out {
+		out[i] = truncateFinding(fs[i], 2<<10)
+	}
+	return out
 }
 
 // DigestInput builds the SNS request for a digest: the list for email,
@@ -77,10 +119,16 @@ func plural(n int, one string) string {
 // finding's) and rule (audit).
 func DigestInput(topicARN string, d digest.Digest) (*sns.PublishInput, error) {
 	all := d.Findings
-	for keep := len(all); ; {
-		d.Findings, d.Omitted = all[:keep], len(all)-keep
-		for i := range d.Findings {
-			d.Findings[i] = truncateFinding(d.Findings[i], 2<<10)
+	var changes digest.Changes
+	if d.Changes != nil {
+		changes = *d.Changes
+	}
+	for keep := max(len(all), len(changes.New), len(changes.Resolved)); ; {
+		d.Findings, d.Omitted = cut(all, keep), len(all)-min(keep, len(all))
+		if d.Changes != nil {
+			c := changes
+			c.New, c.Resolved = cut(changes.New, keep), cut(changes.Resolved, keep)
+			d.Changes = &c
 		}
 		doc, err := json.Marshal(d)
 		if err != nil {
@@ -108,7 +156,8 @@ func DigestInput(topicARN string, d digest.Digest) (*sns.PublishInput, error) {
 		if keep == 0 {
 			return nil, fmt.Errorf("audit digest is %d bytes with no finding in it, over SNS's %d", n, MaxMessage)
 		}
-		// Cut in proportion, with a margin, rather than one by one.
+		// Cut in proportion, with a margin, rather than one by one: each
+		// list is kept to its first keep findings, the worst.
 		keep = min(keep-1, keep*MaxMessage/n*9/10)
 	}
 }

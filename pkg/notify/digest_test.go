@@ -102,3 +102,64 @@ func manyFindings(n int) []detect.Finding {
 	}
 	return fs
 }
+
+// TestDigestChanges: what is new and resolved is in the subject, the
+// email and the JSON, and cut with the findings when too many to fit,
+// with the counts kept whole.
+func TestDigestChanges(t *testing.T) {
+	started := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name            string
+		added, resolved []detect.Finding
+		unchecked       int
+		subject         string
+		email           []string
+		cut             bool
+	}{
+		{"a few", []detect.Finding{digestFinding("public-invoke", detect.Critical, "statement lets anyone invoke f")},
+			[]detect.Finding{digestFinding("waf-missing", detect.High, "stage has no web ACL")}, 2,
+			"lambdawatch audit: 1 CRITICAL in account 111122223333, 1 new, 1 resolved, 2 not checked again",
+			[]string{"Since the last run: 1 new, 1 resolved, 2 not checked again.", "New since the last run (1)\n  - CRITICAL public-invoke: statement lets anyone invoke f",
+				"Resolved since the last run (1)\n  - HIGH waf-missing: stage has no web ACL"}, false},
+		{"too many", manyFindings(2000), manyFindings(2000), 0,
+			"lambdawatch audit: 2000 HIGH in account 111122223333, 2000 new, 2000 resolved", []string{"New since the last run (2000)", "more\n"}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := digest.New(started, []string{"111122223333"}, []string{"eu-west-1"}, tt.added, 0)
+			d.Changes = digest.NewChanges(true, tt.added, tt.resolved, tt.unchecked)
+			in, err := DigestInput("arn:aws:sns:eu-west-1:111122223333:lambdawatch-alerts", d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := aws.ToString(in.Subject); got != tt.subject {
+				t.Errorf("subject %q, want %q", got, tt.subject)
+			}
+			if n := size(in); n > MaxMessage {
+				t.Errorf("message is %d bytes, over %d", n, MaxMessage)
+			}
+			var m Members
+			var back digest.Digest
+			if err := json.Unmarshal([]byte(aws.ToString(in.Message)), &m); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal([]byte(m.SQS), &back); err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range tt.email {
+				if !strings.Contains(m.Email, want) {
+					t.Errorf("email lacks %q:\n%s", want, m.Email)
+				}
+			}
+			c := back.Changes
+			if c == nil || c.NewCount != len(tt.added) || c.ResolvedCount != len(tt.resolved) || c.Unchecked != tt.unchecked {
+				t.Fatalf("changes in the JSON: %+v", c)
+			}
+			if cut := len(c.New) < len(tt.added) || len(c.Resolved) < len(tt.resolved); cut != tt.cut || len(c.New) == 0 {
+				t.Errorf("%d of %d new and %d of %d resolved in the JSON; cut %v, want %v", len(c.New), len(tt.added), len(c.Resolved), len(tt.resolved), cut, tt.cut)
+			}
+			if len(d.Changes.New) != len(tt.added) || len(d.Findings) != len(tt.added) {
+				t.Error("DigestInput cut the caller's digest")
+			}
+		})
+	}
+}

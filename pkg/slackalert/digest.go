@@ -42,6 +42,30 @@ func BuildDigest(d digest.Digest) slack.WebhookMessage {
 	if d.Unread > 0 {
 		blocks = append(blocks, section(fmt.Sprintf(":warning: %s failed: what they would have read was not judged. The audit function's log names each.", plural(d.Unread, "read", "reads"))))
 	}
+	if c := d.Changes; c != nil {
+		text := fmt.Sprintf("*Since the last run:* %s.", esc(c.Text(), maxInline))
+		if !c.Complete {
+			text += " The last run could not be recalled everywhere: this covers the rest."
+		}
+		blocks = append(blocks, section(text))
+		for _, l := range []struct {
+			head string
+			fs   []detect.Finding
+			all  int
+		}{{"*New*\n", c.New, c.NewCount}, {"*Resolved*\n", c.Resolved, c.ResolvedCount}} {
+			if l.all == 0 {
+				continue
+			}
+			var lines []string
+			for _, f := range l.fs[:min(len(l.fs), 10)] {
+				lines = append(lines, fmt.Sprintf("• %s %s", emoji(f.Severity), esc(f.Summary, 300)))
+			}
+			if more := l.all - len(lines); more > 0 {
+				lines = append(lines, fmt.Sprintf("…and %d more", more))
+			}
+			blocks = append(blocks, section(l.head+joinWithin(lines, "\n", MaxSectionText-width(l.head))))
+		}
+	}
 	if len(d.Findings) > 0 {
 		byRule := groupBy(d.Findings, func(f detect.Finding) string { return f.Rule })
 		lines := make([]string, len(byRule))

@@ -59,3 +59,28 @@ func TestHandleDigestFailed(t *testing.T) {
 		t.Errorf("failures %+v, want the digest", resp.BatchItemFailures)
 	}
 }
+
+// TestBuildDigestChanges: the post says what is new and what was
+// resolved, escaped, within Slack's limits.
+func TestBuildDigestChanges(t *testing.T) {
+	added := []detect.Finding{{Rule: detect.RulePublicInvoke, Severity: detect.Critical, Summary: "statement lets <!here> invoke f"}}
+	var resolved []detect.Finding
+	for range 40 {
+		resolved = append(resolved, detect.Finding{Rule: detect.RuleWAFMissing, Severity: detect.High, Summary: "stage has no web ACL " + strings.Repeat("x", 200)})
+	}
+	d := digest.New(time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC), []string{"111122223333"}, []string{"eu-west-1"}, added, 0)
+	d.Changes = digest.NewChanges(false, added, resolved, 3)
+	msg := BuildDigest(d)
+	if err := CheckLimits(msg); err != nil {
+		t.Fatalf("digest post breaks Slack's limits: %v", err)
+	}
+	blocks, _ := json.Marshal(msg.Blocks)
+	for _, want := range []string{"1 new, 40 resolved, 3 not checked again", "*New*", "*Resolved*", "and 30 more", "could not be recalled"} {
+		if !strings.Contains(string(blocks), want) {
+			t.Errorf("digest blocks lack %q: %s", want, blocks)
+		}
+	}
+	if strings.Contains(string(blocks), "<!here>") {
+		t.Errorf("a summary pinged the channel: %s", blocks)
+	}
+}

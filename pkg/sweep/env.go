@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -21,11 +22,12 @@ import (
 	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 	"github.com/lambdawatch/lambdawatch/pkg/envvar"
+	"github.com/lambdawatch/lambdawatch/pkg/ledger"
 	"github.com/lambdawatch/lambdawatch/pkg/notify"
 )
 
 // FromEnv builds the audit function's sweep from its environment (the
-// monitor's variables, and AUDIT_REGIONS, AUDIT_ROLE, AUDIT_QUEUE_URL) and
+// monitor's variables, STATE_TABLE for its memory, and AUDIT_REGIONS, AUDIT_ROLE, AUDIT_QUEUE_URL) and
 // the SDK's configuration. A bad value is an error naming it: the cold
 // start fails rather than audit with the wrong trust.
 func FromEnv(ctx context.Context, getenv func(string) string, cfg aws.Config, log *slog.Logger) (*Sweep, error) {
@@ -70,6 +72,9 @@ func FromEnv(ctx context.Context, getenv func(string) string, cfg aws.Config, lo
 	if role != "" {
 		orgs := organizations.NewFromConfig(cfg)
 		s.Accounts = func(ctx context.Context) ([]string, error) { return audit.OrgAccounts(ctx, orgs) }
+	}
+	if mc.StateTable != "" {
+		s.Ledger = ledger.New(dynamodb.NewFromConfig(cfg), mc.StateTable, 0)
 	}
 	if mc.SecurityHub {
 		s.SecurityHub = asff.NewImporter(securityhub.NewFromConfig(cfg))

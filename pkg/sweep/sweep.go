@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,9 +26,13 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/lambdawatch/lambdawatch/pkg/asff"
+	"github.com/lambdawatch/lambdawatch/pkg/audit"
+	"github.com/lambdawatch/lambdawatch/pkg/awsid"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 	"github.com/lambdawatch/lambdawatch/pkg/digest"
+	"github.com/lambdawatch/lambdawatch/pkg/ledger"
 	"github.com/lambdawatch/lambdawatch/pkg/notify"
+	"github.com/lambdawatch/lambdawatch/pkg/state"
 	"github.com/lambdawatch/lambdawatch/pkg/suppress"
 )
 
@@ -69,8 +74,13 @@ type Sweep struct {
 	// Product as well; a failed import is logged, the digest stands.
 	SecurityHub *asff.Importer
 	Product     asff.Product
-	Queue       Sender
-	QueueURL    string
+	// Ledger, when set, remembers each run's findings by account and
+	// region: the digest then says what is new and what was resolved, a
+	// new CRITICAL or HIGH finding is also published as an alert once, and
+	// Security Hub's findings no longer seen are archived.
+	Ledger   *ledger.Ledger
+	Queue    Sender
+	QueueURL string
 	// Parallel bounds the accounts audited at once without a queue; 0
 	// means 4.
 	Parallel int
@@ -124,7 +134,7 @@ func (s *Sweep) HandleSchedule(ctx context.Context) error {
 	var (
 		mu     sync.Mutex
 		all    []detect.Finding
-		unread int
+		unread = map[string][]error{}
 		wg     sync.WaitGroup
 		sem    = make(chan struct{}, max(s.Parallel, 4))
 	)
@@ -137,7 +147,7 @@ func (s *Sweep) HandleSchedule(ctx context.Context) error {
 			mu.Lock()
 			defer mu.Unlock()
 			all = append(all, fs...)
-			unread += len(errs)
+			unread[a] = errs
 		})
 	}
 	wg.Wait()
@@ -202,7 +212,7 @@ func (s *Sweep) HandleQueue(ctx context.Context, ev events.SQSEvent) (events.SQS
 		started := s.now()
 		fs, errs := s.Audit(ctx, t.Account, []string{t.Region})
 		s.logErrors(ctx, t.Account, errs)
-		if err := s.publish(ctx, started, []string{t.Account}, []string{t.Region}, fs, len(errs)); err != nil {
+		if err := s.publish(ctx, started, []string{t.Account}, []string{t.Region}, fs, map[string][]error{t.Account: errs}); err != nil {
 			s.log().ErrorContext(ctx, "digest not published", "messageId", m.MessageId, "account", t.Account, "region", t.Region, "err", err)
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
 		}
@@ -216,46 +226,230 @@ func (s *Sweep) logErrors(ctx context.Context, account string, errs []error) {
 	}
 }
 
-// publish sends the digest of what was found at or above MinSeverity.
-func (s *Sweep) publish(ctx context.Context, started time.Time, accounts, regions []string, fs []detect.Finding, unread int) error {
-	kept := fs[:0:0]
+// publish sends the digest of what was found at or above MinSeverity,
+// with what changed since the last run when the sweep remembers; unread
+// holds each account's failed reads. A new CRITICAL or HIGH finding is
+// also published as an alert, once: one that could not be is an error,
+// so that the run is retried.
+func (s *Sweep) publish(ctx context.Context, started time.Time, accounts, regions []string, fs []detect.Finding, unread map[string][]error) error {
+	var kept, judged []detect.Finding
 	suppressed := 0
 	for _, f := range fs {
 		switch {
 		case f.Severity < s.MinSeverity:
+			continue
 		case s.Suppress.Apply(&f, started):
 			suppressed++
 			s.log().InfoContext(ctx, "finding suppressed", "rule", f.Rule, "resource", f.ResourceARN, "reason", f.Suppressed)
 		default:
 			kept = append(kept, f)
 		}
+		judged = append(judged, f)
 	}
-	d := digest.New(started, accounts, regions, kept, unread)
+	failed := 0
+	for _, errs := range unread {
+		failed += len(errs)
+	}
+	d := digest.New(started, accounts, regions, kept, failed)
 	d.Suppressed = suppressed
 	for _, e := range s.Suppress.Expired(started) {
 		d.Expired = append(d.Expired, fmt.Sprintf("%s: %s, expired %s", e.Where(), e.Reason, e.Expires.Format(time.DateOnly)))
 	}
+	var (
+		books    []*ledger.Book
+		resolved []detect.Finding
+		alertErr error
+	)
+	if s.Ledger != nil {
+		var r recall
+		books, r = s.recall(ctx, started, accounts, regions, judged, unread)
+		d.Changes = digest.NewChanges(r.complete, r.added, r.resolved, r.unchecked)
+		resolved = r.resolved
+		alertErr = r.alertErr
+	}
 	in, err := notify.DigestInput(s.Topic, d)
 	if err != nil {
-		return err
+		s.remember(ctx, books, started, false)
+		return errors.Join(err, alertErr)
 	}
 	out, err := s.SNS.Publish(ctx, in)
 	if err != nil {
-		return fmt.Errorf("sweep: publish digest: %w", err)
+		// Remembered without the report: the retry's digest tells the
+		// same news, and does not alert again what was alerted.
+		s.remember(ctx, books, started, false)
+		return errors.Join(fmt.Errorf("sweep: publish digest: %w", err), alertErr)
 	}
 	s.log().InfoContext(ctx, "digest published", "messageID", aws.ToString(out.MessageId), "subject", aws.ToString(in.Subject),
-		"accounts", len(accounts), "regions", len(regions), "findings", len(kept), "unread", unread)
-	if s.SecurityHub != nil && len(kept) > 0 {
-		findings := make([]shtypes.AwsSecurityFinding, len(kept))
-		for i, f := range kept {
-			findings[i] = asff.FromFinding(f, s.Product, started)
-		}
-		res, err := s.SecurityHub.Import(ctx, findings)
-		if err != nil {
-			s.log().ErrorContext(ctx, notify.SecurityHubFailed, "imported", res.Imported, "failed", len(res.Failed), "error", err)
-		} else {
-			s.log().InfoContext(ctx, "imported into security hub", "findings", res.Imported)
+		"accounts", len(accounts), "regions", len(regions), "findings", len(kept), "unread", failed)
+	s.remember(ctx, books, started, true)
+	s.importFindings(ctx, started, kept, resolved)
+	return alertErr
+}
+
+// recall is what the ledger told of one run.
+type recall struct {
+	complete  bool
+	added     []detect.Finding // new, not suppressed
+	resolved  []detect.Finding
+	unchecked int
+	alertErr  error
+}
+
+// recall compares each account and region's findings with the last run's
+// and alerts the new CRITICAL and HIGH ones. A scope whose memory cannot
+// be read is left out of the changes and alerts nothing: every finding in
+// it would look new, every run.
+func (s *Sweep) recall(ctx context.Context, started time.Time, accounts, regions []string, judged []detect.Finding, unread map[string][]error) ([]*ledger.Book, recall) {
+	byScope := map[ledger.Scope][]detect.Finding{}
+	var scopes []ledger.Scope
+	for _, a := range accounts {
+		for _, r := range regions {
+			sc := ledger.Scope{Account: a, Region: r}
+			byScope[sc], scopes = nil, append(scopes, sc)
 		}
 	}
+	for _, f := range judged {
+		sc := ledger.Scope{Account: f.Account, Region: f.Region}
+		if _, ok := byScope[sc]; !ok {
+			scopes = append(scopes, sc)
+		}
+		byScope[sc] = append(byScope[sc], f)
+	}
+	out := recall{complete: true}
+	var books []*ledger.Book
+	var alertErrs []error
+	for _, sc := range scopes {
+		b, err := s.Ledger.Read(ctx, sc, started)
+		if err != nil {
+			out.complete = false
+			s.log().ErrorContext(ctx, state.LogUnavailable, "what", "audit memory", "account", sc.Account, "region", sc.Region, "err", err)
+			continue
+		}
+		c := b.Compare(byScope[sc], started, unreadIn(unread[sc.Account], sc.Region))
+		for _, e := range c.New {
+			if e.Finding.Suppressed == "" {
+				out.added = append(out.added, e.Finding)
+			}
+		}
+		for _, e := range c.Resolved {
+			if e.Finding.Suppressed == "" { // muted when last seen: never listed
+				out.resolved = append(out.resolved, e.Finding)
+			}
+		}
+		out.unchecked += len(c.Unchecked)
+		var alerted []string
+		for _, e := range append(c.New, c.Open...) {
+			if e.Alerted || e.Finding.Suppressed != "" || e.Finding.Severity < AlertAbove {
+				continue
+			}
+			if err := s.alert(ctx, e.Finding); err != nil {
+				alertErrs = append(alertErrs, err)
+				continue
+			}
+			alerted = append(alerted, e.Fingerprint)
+		}
+		b.MarkAlerted(alerted...)
+		books = append(books, &b)
+	}
+	out.alertErr = errors.Join(alertErrs...)
+	return books, out
+}
+
+// AlertAbove is the least severity of a finding the sweep publishes as an
+// alert of its own when it first sees it: those that page.
+const AlertAbove = detect.High
+
+// alert publishes f as the monitor would have, had an event shown it.
+func (s *Sweep) alert(ctx context.Context, f detect.Finding) error {
+	in, err := notify.PublishInput(s.Topic, f)
+	if err != nil {
+		return fmt.Errorf("sweep: alert %s on %s: %w", f.Rule, f.ResourceARN, err)
+	}
+	out, err := s.SNS.Publish(ctx, in)
+	if err != nil {
+		return fmt.Errorf("sweep: alert %s on %s: publish: %w", f.Rule, f.ResourceARN, err)
+	}
+	s.log().InfoContext(ctx, "new finding alerted", "rule", f.Rule, "severity", f.Severity.String(), "resource", f.ResourceARN, "messageID", aws.ToString(out.MessageId))
 	return nil
+}
+
+// remember writes each book back, reported when its digest was published.
+// A book that cannot be written is logged: the next run then tells its
+// news again, and may alert again, rather than lose it.
+func (s *Sweep) remember(ctx context.Context, books []*ledger.Book, now time.Time, reported bool) {
+	for _, b := range books {
+		if reported {
+			b.Reported()
+		}
+		if err := s.Ledger.Write(ctx, *b, now); err != nil {
+			if errors.Is(err, ledger.ErrConflict) {
+				s.log().WarnContext(ctx, "audit memory written by another run; this run's left unwritten", "account", b.Scope.Account, "region", b.Scope.Region, "err", err)
+				continue
+			}
+			s.log().ErrorContext(ctx, state.LogUnavailable, "what", "audit memory", "account", b.Scope.Account, "region", b.Scope.Region, "err", err)
+		}
+	}
+}
+
+// importFindings sends the open findings to Security Hub, and marks
+// ARCHIVED those resolved whose Id no open finding shares; a failed import
+// is logged, the digest stands.
+func (s *Sweep) importFindings(ctx context.Context, started time.Time, open, resolved []detect.Finding) {
+	if s.SecurityHub == nil || len(open)+len(resolved) == 0 {
+		return
+	}
+	findings := make([]shtypes.AwsSecurityFinding, 0, len(open)+len(resolved))
+	ids := map[string]bool{}
+	for _, f := range open {
+		findings = append(findings, asff.FromFinding(f, s.Product, started))
+		ids[asff.ID(f)] = true
+	}
+	archived := 0
+	for _, f := range resolved {
+		if ids[asff.ID(f)] {
+			continue // another finding with the same Id is still open
+		}
+		ids[asff.ID(f)] = true
+		findings = append(findings, asff.Archived(asff.FromFinding(f, s.Product, started), started))
+		archived++
+	}
+	res, err := s.SecurityHub.Import(ctx, findings)
+	if err != nil {
+		s.log().ErrorContext(ctx, notify.SecurityHubFailed, "imported", res.Imported, "failed", len(res.Failed), "error", err)
+		return
+	}
+	s.log().InfoContext(ctx, "imported into security hub", "findings", res.Imported, "archived", archived)
+}
+
+// unreadIn says which findings in region this run could not read again,
+// from the account's failed reads: all of them after a read of no one
+// resource failed (a List, an assumed role), in the region or outside any
+// (IAM); those on the resource a failed call named otherwise.
+func unreadIn(errs []error, region string) func(detect.Finding) bool {
+	all := false
+	var resources []string
+	for _, err := range errs {
+		ce, ok := errors.AsType[*audit.CallError](err)
+		switch {
+		case !ok:
+			all = true
+		case ce.Where != region && awsid.IsRegion(ce.Where):
+			// another region's
+		case ce.Resource == "":
+			all = true
+		default:
+			resources = append(resources, ce.Resource)
+		}
+	}
+	return func(f detect.Finding) bool {
+		if all {
+			return true
+		}
+		for _, r := range resources {
+			if r == f.ResourceARN || strings.HasPrefix(f.ResourceARN, r+":") || r == f.Function || r == f.Resource() {
+				return true
+			}
+		}
+		return false
+	}
 }

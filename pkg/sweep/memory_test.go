@@ -1,0 +1,226 @@
+package sweep
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
+
+	"github.com/lambdawatch/lambdawatch/internal/motostate"
+	"github.com/lambdawatch/lambdawatch/pkg/asff"
+	"github.com/lambdawatch/lambdawatch/pkg/audit"
+	"github.com/lambdawatch/lambdawatch/pkg/detect"
+	"github.com/lambdawatch/lambdawatch/pkg/digest"
+	"github.com/lambdawatch/lambdawatch/pkg/ledger"
+	"github.com/lambdawatch/lambdawatch/pkg/notify"
+	"github.com/lambdawatch/lambdawatch/pkg/state"
+	"github.com/lambdawatch/lambdawatch/pkg/suppress"
+)
+
+const (
+	memAccount = "111122223333"
+	memRegion  = "us-east-1"
+)
+
+// on is a finding of rule on function fn in the test's account.
+func on(rule string, sev detect.Severity, fn string) detect.Finding {
+	return detect.Finding{
+		Rule: rule, Severity: sev, Account: memAccount, Region: memRegion, Function: fn,
+		ResourceARN: "arn:aws:lambda:" + memRegion + ":" + memAccount + ":function:" + fn, ResourceType: detect.TypeFunction,
+		Principal: "*", StatementID: "s-" + fn, Summary: rule + " on " + fn,
+	}
+}
+
+// split tells the alerts published apart from the digests.
+func (t *topic) split(tb testing.TB) (alerts []detect.Finding, digests []digest.Digest) {
+	tb.Helper()
+	for _, in := range t.got {
+		var m notify.Members
+		if err := json.Unmarshal([]byte(aws.ToString(in.Message)), &m); err != nil {
+			tb.Fatal(err)
+		}
+		if aws.ToString(in.MessageAttributes[notify.AttrRule].StringValue) == digest.Rule {
+			var d digest.Digest
+			if err := json.Unmarshal([]byte(m.SQS), &d); err != nil {
+				tb.Fatal(err)
+			}
+			digests = append(digests, d)
+			continue
+		}
+		var f detect.Finding
+		if err := json.Unmarshal([]byte(m.SQS), &f); err != nil {
+			tb.Fatal(err)
+		}
+		alerts = append(alerts, f)
+	}
+	t.got = nil
+	return alerts, digests
+}
+
+func functions(fs []detect.Finding) string {
+	var names []string
+	for _, f := range fs {
+		names = append(names, f.Function)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ",")
+}
+
+// TestSweepRemembers runs the sweep day after day over moto's DynamoDB
+// and Security Hub. The digest says what is new and what was resolved; a
+// new CRITICAL or HIGH finding alerts once, however many runs see it; a
+// finding whose read failed is neither open nor resolved; a run whose
+// digest could not be published tells the same news when retried, and
+// alerts nothing twice; what is resolved is archived in Security Hub.
+func TestSweepRemembers(t *testing.T) {
+	endpoint, db := motostate.StartStateTable(t)
+	hubClient := securityhub.NewFromConfig(motostate.Config(), func(o *securityhub.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	if _, err := hubClient.EnableSecurityHub(t.Context(), &securityhub.EnableSecurityHubInput{}); err != nil {
+		t.Logf("EnableSecurityHub: %v", err) // moto may not need it
+	}
+	muted, err := suppress.Parse("suppressions.yaml", []byte("suppressions:\n  - resource: \"*:function:muted\"\n    reason: accepted\n    expires: 2027-06-01\n"), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	type run struct {
+		name     string
+		found    []detect.Finding
+		errs     []error
+		snsDown  bool
+		wantErr  bool
+		alerts   string // functions alerted, in order of name
+		new      string
+		resolved string
+		unchk    int
+	}
+	refused := &audit.CallError{Where: memRegion, Service: "lambda", Call: "GetPolicy", Resource: on("", 0, "lowrt").ResourceARN, Err: context.DeadlineExceeded}
+	runs := []run{
+		{name: "first run: everything is new",
+			found:  []detect.Finding{on(detect.RulePublicInvoke, detect.Critical, "pub"), on(detect.RuleEOLRuntime, detect.Low, "lowrt"), on(detect.RulePublicLayer, detect.High, "layer"), on(detect.RulePublicInvoke, detect.Critical, "muted")},
+			alerts: "layer,pub", new: "layer,lowrt,pub"},
+		{name: "second run: one resolved, one new, one not read again",
+			found:  []detect.Finding{on(detect.RulePublicInvoke, detect.Critical, "pub"), on(detect.RuleCrossAccountInvoke, detect.High, "cross"), on(detect.RulePublicInvoke, detect.Critical, "muted")},
+			errs:   []error{refused},
+			alerts: "cross", new: "cross", resolved: "layer", unchk: 1},
+		{name: "third run, SNS down: nothing delivered, an error for the retry",
+			found:   []detect.Finding{on(detect.RulePublicInvoke, detect.Critical, "pub"), on(detect.RulePublicInvoke, detect.Critical, "late")},
+			snsDown: true, wantErr: true},
+		{name: "its retry: the same news, alerted once",
+			found:  []detect.Finding{on(detect.RulePublicInvoke, detect.Critical, "pub"), on(detect.RulePublicInvoke, detect.Critical, "late")},
+			alerts: "late", new: "late", resolved: "cross,lowrt"},
+		{name: "a quiet run",
+			found: []detect.Finding{on(detect.RulePublicInvoke, detect.Critical, "pub"), on(detect.RulePublicInvoke, detect.Critical, "late")}},
+	}
+
+	tp := &topic{}
+	day := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	var cur run
+	s := &Sweep{
+		Topic: "arn:aws:sns:us-east-1:111122223333:lambdawatch-alerts", SNS: tp,
+		Audit: func(context.Context, string, []string) ([]detect.Finding, []error) {
+			return slices.Clone(cur.found), cur.errs
+		},
+		Regions: []string{memRegion}, Accounts: accounts(memAccount), MinSeverity: detect.Low,
+		Suppress:    muted,
+		Ledger:      ledger.New(db, motostate.StateTableName, 0),
+		SecurityHub: asff.NewImporter(hubClient),
+		Product:     asff.Product{Region: memRegion, Account: memAccount},
+		Now:         func() time.Time { return day },
+		Log:         slog.New(slog.DiscardHandler),
+	}
+	for _, r := range runs {
+		cur = r
+		tp.fail = r.snsDown
+		err := s.HandleSchedule(t.Context())
+		if (err != nil) != r.wantErr {
+			t.Fatalf("%s: err %v, want error %v", r.name, err, r.wantErr)
+		}
+		alerts, digests := tp.split(t)
+		if got := functions(alerts); got != r.alerts {
+			t.Errorf("%s: alerts for %q, want %q", r.name, got, r.alerts)
+		}
+		if r.snsDown {
+			continue // the retry is the same day's run
+		}
+		if len(digests) != 1 || digests[0].Changes == nil {
+			t.Fatalf("%s: %d digests (%+v), want one with changes", r.name, len(digests), digests)
+		}
+		c := digests[0].Changes
+		if got := functions(c.New); got != r.new || c.NewCount != len(c.New) {
+			t.Errorf("%s: new %q (%d), want %q", r.name, got, c.NewCount, r.new)
+		}
+		if got := functions(c.Resolved); got != r.resolved {
+			t.Errorf("%s: resolved %q, want %q", r.name, got, r.resolved)
+		}
+		if c.Unchecked != r.unchk || !c.Complete {
+			t.Errorf("%s: %d unchecked, complete %v; want %d, true", r.name, c.Unchecked, c.Complete, r.unchk)
+		}
+		day = day.Add(24 * time.Hour)
+	}
+
+	// Security Hub holds each finding once, by its stable Id: the open
+	// ones active, the resolved ones archived, the muted one suppressed.
+	out, err := hubClient.GetFindings(t.Context(), &securityhub.GetFindingsInput{MaxResults: aws.Int32(100)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := map[string]string{}
+	for _, f := range out.Findings {
+		key := aws.ToString(f.GeneratorId) + " " + aws.ToString(f.Resources[0].Id)
+		if _, dup := state[key]; dup {
+			t.Errorf("%s is in Security Hub twice", key)
+		}
+		state[key] = string(f.RecordState)
+	}
+	arn := func(fn string) string { return on("", 0, fn).ResourceARN }
+	for _, want := range []struct{ rule, fn, state string }{
+		{detect.RulePublicInvoke, "pub", "ACTIVE"},
+		{detect.RulePublicInvoke, "late", "ACTIVE"},
+		{detect.RulePublicLayer, "layer", "ARCHIVED"},
+		{detect.RuleCrossAccountInvoke, "cross", "ARCHIVED"},
+		{detect.RuleEOLRuntime, "lowrt", "ARCHIVED"},
+	} {
+		if got := state[asff.GeneratorPrefix+want.rule+" "+arn(want.fn)]; got != want.state {
+			t.Errorf("%s on %s is %q in Security Hub, want %s (all: %v)", want.rule, want.fn, got, want.state, state)
+		}
+	}
+}
+
+// TestSweepMemoryUnavailable: with the table out of reach the digest
+// still goes out, says the changes are incomplete, alerts nothing it
+// cannot tell is new, and logs what the alarm counts.
+func TestSweepMemoryUnavailable(t *testing.T) {
+	tp := &topic{}
+	var logs bytes.Buffer
+	gone := motostate.DynamoDB("http://127.0.0.1:1", 1)
+	s := &Sweep{
+		Topic: "arn:aws:sns:us-east-1:111122223333:lambdawatch-alerts", SNS: tp,
+		Audit: func(context.Context, string, []string) ([]detect.Finding, []error) {
+			return []detect.Finding{on(detect.RulePublicInvoke, detect.Critical, "pub")}, nil
+		},
+		Regions: []string{memRegion}, Accounts: accounts(memAccount),
+		Ledger: ledger.New(gone, "lambdawatch-state", 0),
+		Log:    slog.New(slog.NewJSONHandler(&logs, nil)),
+	}
+	if err := s.HandleSchedule(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	alerts, digests := tp.split(t)
+	if len(alerts) != 0 || len(digests) != 1 {
+		t.Fatalf("%d alerts, %d digests; want the digest alone", len(alerts), len(digests))
+	}
+	if c := digests[0].Changes; c == nil || c.Complete || len(digests[0].Findings) != 1 {
+		t.Errorf("changes %+v with %d findings; want incomplete changes and the finding listed", c, len(digests[0].Findings))
+	}
+	if !strings.Contains(logs.String(), `"msg":"`+state.LogUnavailable+`"`) {
+		t.Errorf("no %q in the log: %s", state.LogUnavailable, logs.String())
+	}
+}
