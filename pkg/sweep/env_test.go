@@ -153,4 +153,3 @@ func subscribedQueue(t *testing.T, cfg aws.Config) (string, func(*testing.T) ([]
 		return alerts, d
 	}
 }
-
