@@ -265,7 +265,14 @@ func Email(f detect.Finding) string {
 		b.WriteString("\nThe call failed: nothing was changed, but someone tried.\n")
 	}
 
-	b.WriteString("\nWhat happened\n")
+	// A finding of the audit judges what an account holds: no call, no
+	// caller.
+	audited := f.EventName == "" && f.EventID == ""
+	if audited {
+		b.WriteString("\nWhat the audit found\n")
+	} else {
+		b.WriteString("\nWhat happened\n")
+	}
 	kv := func(k, v string) {
 		if v != "" {
 			fmt.Fprintf(&b, "  %-14s %s\n", k+":", oneLine(v))
@@ -275,8 +282,10 @@ func Email(f detect.Finding) string {
 	if a := cloudtrail.StripVersion(f.EventName); a != f.EventName {
 		call = a + " (" + f.EventName + ")"
 	}
-	switch f.Outcome {
-	case detect.Failed:
+	switch {
+	case audited:
+		kv("Resource", f.ResourceARN)
+	case f.Outcome == detect.Failed:
 		e := f.ErrorCode
 		if f.ErrorMessage != "" {
 			e += ": " + f.ErrorMessage
@@ -311,10 +320,12 @@ func Email(f detect.Finding) string {
 	kv("Function URL", f.FunctionURL)
 	kv("Runtime", f.Runtime)
 
-	b.WriteString("\nWho did it\n")
-	kv("Actor", nonEmpty(f.Actor, "(not recorded)"))
-	kv("Source IP", nonEmpty(f.SourceIPAddress, "(not recorded)"))
-	kv("User agent", nonEmpty(f.UserAgent, "(not recorded)"))
+	if !audited {
+		b.WriteString("\nWho did it\n")
+		kv("Actor", nonEmpty(f.Actor, "(not recorded)"))
+		kv("Source IP", nonEmpty(f.SourceIPAddress, "(not recorded)"))
+		kv("User agent", nonEmpty(f.UserAgent, "(not recorded)"))
+	}
 
 	if rule.Why != "" {
 		b.WriteString("\nWhy it matters\n")
@@ -346,7 +357,11 @@ func Email(f detect.Finding) string {
 		}
 	}
 
-	fmt.Fprintf(&b, "\nRule %s, severity %s, CloudTrail event %s.\n", oneLine(f.Rule), f.Severity, nonEmpty(oneLine(f.EventID), "(no id)"))
+	if audited {
+		fmt.Fprintf(&b, "\nRule %s, severity %s, found by the scheduled audit.\n", oneLine(f.Rule), f.Severity)
+	} else {
+		fmt.Fprintf(&b, "\nRule %s, severity %s, CloudTrail event %s.\n", oneLine(f.Rule), f.Severity, nonEmpty(oneLine(f.EventID), "(no id)"))
+	}
 	b.WriteString("-- \nlambdawatch\n")
 	return b.String()
 }

@@ -62,6 +62,14 @@ var findings = map[string]detect.Finding{
 		Actor: "arn:aws:iam::111122223333:user/ci-deployer", SourceIPAddress: "203.0.113.41", UserAgent: "aws-cli/2.22.35",
 		Summary: "user/ci-deployer changed attributes Policy of SQS queue lambdawatch-slack (part of lambdawatch)",
 	},
+	// The scheduled audit's: a resource as it stands, no call, no caller.
+	"audit-public-url": {
+		Rule: detect.RulePublicFunctionURL, Severity: detect.Critical, Account: "111122223333", Region: "eu-west-1",
+		ResourceARN: "arn:aws:lambda:eu-west-1:111122223333:function:orders:prod", ResourceType: detect.TypeFunctionURL,
+		Function: "orders", Principal: "*", Action: "lambda:InvokeFunctionUrl", StatementID: "FunctionURLAllowPublicAccess",
+		FunctionURL: "https://abc123.lambda-url.eu-west-1.on.aws/",
+		Summary:     "function URL of orders:prod lets anyone invoke it without signing",
+	},
 	// Everything an attacker can put in a record, aimed at the reader of the
 	// email: forged lines and headers, a link to another host, Slack
 	// mentions, invisible characters, a region that is not one.
