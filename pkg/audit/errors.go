@@ -42,6 +42,21 @@ func (e *CallError) Error() string {
 
 func (e *CallError) Unwrap() error { return e.Err }
 
+// JudgeError is a resource that was read but could not be judged (a
+// policy that does not parse):
+//
+//	audit us-east-1: judge policy of arn:aws:lambda:...: statement 2: ...
+type JudgeError struct {
+	Where    string // the region, or global for IAM
+	What     string
+	Resource string // the ARN of what could not be judged
+	Err      error
+}
+
+func (e *JudgeError) Error() string { return "audit " + e.Where + ": judge " + e.What + ": " + e.Err.Error() }
+
+func (e *JudgeError) Unwrap() error { return e.Err }
+
 // errorText is the API's error code and message when there is one: the
 // SDK's own wording repeats the operation and request IDs.
 func errorText(err error) string {

@@ -117,8 +117,8 @@ func (j *judge) add(fs ...detect.Finding) {
 	}
 }
 
-func (j *judge) fail(region, what string, err error) {
-	j.errs = append(j.errs, fmt.Errorf("audit %s: judge %s: %w", region, what, err))
+func (j *judge) fail(region, what, resource string, err error) {
+	j.errs = append(j.errs, &JudgeError{Where: region, What: what, Resource: resource, Err: err})
 }
 
 // fronts indexes, by unqualified function ARN, the ways to each function
@@ -200,7 +200,7 @@ func (j *judge) function(inv *Inventory, f Function, paths []detect.Path) {
 	j.tally.judged(1, detect.RuleForeignLayer)
 	fs, err := j.e.JudgeLayers(base, f.Layers)
 	if err != nil {
-		j.fail(inv.Region, "layers of "+f.ARN, err)
+		j.fail(inv.Region, "layers of "+f.ARN, f.ARN, err)
 	}
 	j.add(fs...)
 
@@ -221,13 +221,13 @@ func (j *judge) function(inv *Inventory, f Function, paths []detect.Path) {
 func (j *judge) grants(region string, res detect.Resource, doc string, byQualifier map[string]detect.Resource) {
 	stmts, err := statements(doc)
 	if err != nil {
-		j.fail(region, "policy of "+res.ARN, err)
+		j.fail(region, "policy of "+res.ARN, res.ARN, err)
 		return
 	}
 	for i, raw := range stmts {
 		st, err := policy.ParseStatement(raw)
 		if err != nil {
-			j.fail(region, fmt.Sprintf("policy of %s: statement %d", res.ARN, i), err)
+			j.fail(region, fmt.Sprintf("policy of %s: statement %d", res.ARN, i), res.ARN, err)
 			continue
 		}
 		r := res
@@ -369,7 +369,7 @@ func (j *judge) roles() {
 		res := detect.Resource{ARN: arn, Type: detect.TypeRole, Account: j.inv.Account, Name: role.Name}
 		fs, err := j.e.JudgeRole(res, ps, j.usedBy[arn])
 		if err != nil {
-			j.fail("global", "role "+arn, err)
+			j.fail("global", "role "+arn, arn, err)
 		}
 		// A role some of whose policies could not be read, and that what
 		// was read does not convict, is not judged.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -222,5 +224,41 @@ func TestSweepMemoryUnavailable(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"msg":"`+state.LogUnavailable+`"`) {
 		t.Errorf("no %q in the log: %s", state.LogUnavailable, logs.String())
+	}
+}
+
+// TestUnreadIn: which findings a run's failed reads leave unchecked.
+func TestUnreadIn(t *testing.T) {
+	fn := on(detect.RulePublicInvoke, detect.Critical, "f")
+	alias := fn
+	alias.ResourceARN += ":prod"
+	other := on(detect.RulePublicInvoke, detect.Critical, "g")
+	role := detect.Finding{Rule: detect.RulePrivilegedRole, Account: memAccount, Region: memRegion, ResourceARN: "arn:aws:iam::111122223333:role/admin"}
+	for _, tt := range []struct {
+		name string
+		err  error
+		want []bool // fn, alias, other, role
+	}{
+		{"none", nil, []bool{false, false, false, false}},
+		{"a call on the function", &audit.CallError{Where: memRegion, Service: "lambda", Call: "GetPolicy", Resource: fn.ResourceARN}, []bool{true, true, false, false}},
+		{"the same, another region", &audit.CallError{Where: "eu-west-1", Service: "lambda", Call: "GetPolicy", Resource: fn.ResourceARN}, []bool{false, false, false, false}},
+		{"a list in the region", &audit.CallError{Where: memRegion, Service: "lambda", Call: "ListFunctions"}, []bool{true, true, true, true}},
+		{"a list in another region", &audit.CallError{Where: "eu-west-1", Service: "lambda", Call: "ListFunctions"}, []bool{false, false, false, false}},
+		{"a role's policy, outside any region", &audit.CallError{Where: memAccount, Service: "iam", Call: "GetRolePolicy", Resource: role.ResourceARN}, []bool{false, false, false, true}},
+		{"a statement that does not parse", &audit.JudgeError{Where: memRegion, What: "policy", Resource: other.ResourceARN, Err: errors.New("bad")}, []bool{false, false, true, false}},
+		{"a role not assumed", errors.New("audit 111122223333: assume lambdawatch-audit: AccessDenied"), []bool{true, true, true, true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var errs []error
+			if tt.err != nil {
+				errs = append(errs, fmt.Errorf("wrapped: %w", tt.err))
+			}
+			unread := unreadIn(errs, memRegion)
+			for i, f := range []detect.Finding{fn, alias, other, role} {
+				if got := unread(f); got != tt.want[i] {
+					t.Errorf("%s: unread %v, want %v", f.ResourceARN, got, tt.want[i])
+				}
+			}
+		})
 	}
 }

@@ -429,16 +429,22 @@ func unreadIn(errs []error, region string) func(detect.Finding) bool {
 	all := false
 	var resources []string
 	for _, err := range errs {
-		ce, ok := errors.AsType[*audit.CallError](err)
-		switch {
-		case !ok:
+		var where, resource string
+		if ce, ok := errors.AsType[*audit.CallError](err); ok {
+			where, resource = ce.Where, ce.Resource
+		} else if je, ok := errors.AsType[*audit.JudgeError](err); ok {
+			where, resource = je.Where, je.Resource
+		} else {
 			all = true
-		case ce.Where != region && awsid.IsRegion(ce.Where):
+			continue
+		}
+		switch {
+		case where != region && awsid.IsRegion(where):
 			// another region's
-		case ce.Resource == "":
+		case resource == "":
 			all = true
 		default:
-			resources = append(resources, ce.Resource)
+			resources = append(resources, resource)
 		}
 	}
 	return func(f detect.Finding) bool {
