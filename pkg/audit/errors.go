@@ -53,7 +53,9 @@ type JudgeError struct {
 	Err      error
 }
 
-func (e *JudgeError) Error() string { return "audit " + e.Where + ": judge " + e.What + ": " + e.Err.Error() }
+func (e *JudgeError) Error() string {
+	return "audit " + e.Where + ": judge " + e.What + ": " + e.Err.Error()
+}
 
 func (e *JudgeError) Unwrap() error { return e.Err }
 
