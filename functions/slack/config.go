@@ -157,17 +157,16 @@ func (s slackSecret) validate() error {
 
 // newPoster makes the poster the secret asks for, wrapped in retries.
 func newPoster(s slackSecret, apiURL string, hc *http.Client, log *slog.Logger) slackalert.Poster {
-	var p slackalert.Poster
 	if s.WebhookURL != "" {
-		p = slackalert.WebhookPoster{URL: s.WebhookURL, Client: hc}
-	} else {
-		opts := []slack.Option{slack.OptionHTTPClient(hc)}
-		if apiURL != "" {
-			opts = append(opts, slack.OptionAPIURL(apiURL))
-		}
-		p = slackalert.BotPoster{Client: slack.New(s.BotToken, opts...), Channel: s.Channel}
+		return &slackalert.Retrier{Poster: slackalert.WebhookPoster{URL: s.WebhookURL, Client: hc}, Log: log}
 	}
-	return &slackalert.Retrier{Poster: p, Log: log}
+	opts := []slack.Option{slack.OptionHTTPClient(hc)}
+	if apiURL != "" {
+		opts = append(opts, slack.OptionAPIURL(apiURL))
+	}
+	bot := slackalert.BotPoster{Client: slack.New(s.BotToken, opts...), Channel: s.Channel}
+	// A bot reads the channel back after an unanswered attempt.
+	return &slackalert.Retrier{Poster: bot, Finder: bot, Log: log}
 }
 
 // setup builds the handler: once per cold start. newSecrets is called only
