@@ -1,8 +1,6 @@
 package localrun_test
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"strconv"
@@ -12,56 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/lambdawatch/lambdawatch/internal/motoserver"
 	"github.com/lambdawatch/lambdawatch/internal/motostate"
 	"github.com/lambdawatch/lambdawatch/pkg/localrun"
 	"github.com/lambdawatch/lambdawatch/pkg/state"
 )
-
-// stateItem reads key's item from the state table: its status, token and
-// lease (zero once done).
-func stateItem(t *testing.T, db *dynamodb.Client, key string) (status, token string, lease time.Time) {
-	t.Helper()
-	out, err := db.GetItem(context.Background(), &dynamodb.GetItemInput{
-		TableName:      aws.String(motostate.StateTableName),
-		Key:            map[string]types.AttributeValue{state.PartitionKey: &types.AttributeValueMemberS{Value: key}},
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		t.Fatalf("get %s: %v", key, err)
-	}
-	s := func(name string) string {
-		v, _ := out.Item[name].(*types.AttributeValueMemberS)
-		if v == nil {
-			return ""
-		}
-		return v.Value
-	}
-	if n, ok := out.Item["lease"].(*types.AttributeValueMemberN); ok {
-		ms, err := strconv.ParseInt(n.Value, 10, 64)
-		if err != nil {
-			t.Fatalf("lease %q of %s: %v", n.Value, key, err)
-		}
-		lease = time.UnixMilli(ms)
-	}
-	return s("status"), s("token"), lease
-}
-
-// logLines are the functions' JSON log lines with the message msg.
-func logLines(logs string, msg string) []map[string]any {
-	var out []map[string]any
-	for l := range strings.Lines(logs) {
-		var rec map[string]any
-		if json.Unmarshal([]byte(l), &rec) == nil && rec["msg"] == msg {
-			out = append(out, rec)
-		}
-	}
-	return out
-}
 
 // killBootstrap kills, as the kernel's OOM killer would, the running
 // program whose executable is path: a bootstrap under the emulator. It
