@@ -9,7 +9,8 @@
 // resources start; default lambdawatch), MONITOR_DEPLOY_ROLES
 // (comma-separated patterns of the roles CloudFormation deploys the stack
 // with), STATE_TABLE (the DynamoDB table that remembers what was
-// published, across containers and retries), SUPPRESSIONS_FILE (accepted
+// published, across containers and retries), STATE_LEASE (how long a
+// claim in it holds its key; default 2m), SUPPRESSIONS_FILE (accepted
 // findings, muted), LOG_LEVEL (else Lambda's AWS_LAMBDA_LOG_LEVEL; default
 // info). A malformed value, or a suppressions file that does not load,
 // stops the cold start, named in the log. Region, credentials and endpoints

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -20,12 +21,18 @@ import (
 
 // config is what the function reads from its environment.
 type config struct {
-	SecretARN  string     // envvar.SlackSecretARN: Secrets Manager secret, JSON
-	WebhookURL string     // envvar.SlackWebhookURL: for local runs, instead of the secret
-	APIURL     string     // envvar.SlackAPIURL: Web API base for bot tokens (tests, local fakes)
-	LogLevel   slog.Level // envvar.LogLevel: debug, info (default), warn, error
-	StateTable string     // envvar.StateTable: what was posted, across batches and containers
+	SecretARN  string        // envvar.SlackSecretARN: Secrets Manager secret, JSON
+	WebhookURL string        // envvar.SlackWebhookURL: for local runs, instead of the secret
+	APIURL     string        // envvar.SlackAPIURL: Web API base for bot tokens (tests, local fakes)
+	LogLevel   slog.Level    // envvar.LogLevel: debug, info (default), warn, error
+	StateTable string        // envvar.StateTable: what was posted, across batches and containers
+	StateLease time.Duration // envvar.StateLease: how long a claim holds its key; 0: state.DefaultLease
 }
+
+// maxStateLease is the longest STATE_LEASE accepted: Lambda's longest
+// timeout, past which a lease only keeps a dead invocation's claim from
+// its retries.
+const maxStateLease = 15 * time.Minute
 
 func configFromEnv(getenv func(string) string) (config, error) {
 	c := config{
@@ -52,6 +59,16 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		if !strings.HasSuffix(c.APIURL, "/") {
 			c.APIURL += "/" // slack-go appends method names
 		}
+	}
+	if v := strings.TrimSpace(getenv(envvar.StateLease)); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			return c, fmt.Errorf("%s: %q is not a duration (such as 2m or 90s)", envvar.StateLease, v)
+		case d <= 0 || d > maxStateLease:
+			return c, fmt.Errorf("%s: %q: want more than 0 and at most 15m", envvar.StateLease, v)
+		}
+		c.StateLease = d
 	}
 	if lv := getenv(envvar.LogLevel); lv != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(lv)); err != nil {
@@ -140,17 +157,16 @@ func (s slackSecret) validate() error {
 
 // newPoster makes the poster the secret asks for, wrapped in retries.
 func newPoster(s slackSecret, apiURL string, hc *http.Client, log *slog.Logger) slackalert.Poster {
-	var p slackalert.Poster
 	if s.WebhookURL != "" {
-		p = slackalert.WebhookPoster{URL: s.WebhookURL, Client: hc}
-	} else {
-		opts := []slack.Option{slack.OptionHTTPClient(hc)}
-		if apiURL != "" {
-			opts = append(opts, slack.OptionAPIURL(apiURL))
-		}
-		p = slackalert.BotPoster{Client: slack.New(s.BotToken, opts...), Channel: s.Channel}
+		return &slackalert.Retrier{Poster: slackalert.WebhookPoster{URL: s.WebhookURL, Client: hc}, Log: log}
 	}
-	return &slackalert.Retrier{Poster: p, Log: log}
+	opts := []slack.Option{slack.OptionHTTPClient(hc)}
+	if apiURL != "" {
+		opts = append(opts, slack.OptionAPIURL(apiURL))
+	}
+	bot := slackalert.BotPoster{Client: slack.New(s.BotToken, opts...), Channel: s.Channel}
+	// A bot reads the channel back after an unanswered attempt.
+	return &slackalert.Retrier{Poster: bot, Finder: bot, Log: log}
 }
 
 // setup builds the handler: once per cold start. newSecrets is called only

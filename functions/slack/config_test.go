@@ -40,6 +40,14 @@ func TestConfigFromEnv(t *testing.T) {
 		{"both", map[string]string{"SLACK_SECRET_ARN": "a", "SLACK_WEBHOOK_URL": "https://h/x"}, "not both", config{}},
 		{"bad webhook", map[string]string{"SLACK_WEBHOOK_URL": "hooks.slack.com/services/SECRET"}, "SLACK_WEBHOOK_URL must be", config{}},
 		{"bad level", map[string]string{"SLACK_SECRET_ARN": "a", "LOG_LEVEL": "loud"}, "LOG_LEVEL", config{}},
+		{"state lease", map[string]string{"SLACK_SECRET_ARN": "a", "STATE_TABLE": "t", "STATE_LEASE": "45s"}, "",
+			config{SecretARN: "a", StateTable: "t", StateLease: 45 * time.Second}},
+		{"longest state lease", map[string]string{"SLACK_SECRET_ARN": "a", "STATE_LEASE": "15m"}, "",
+			config{SecretARN: "a", StateLease: 15 * time.Minute}},
+		{"state lease no duration", map[string]string{"SLACK_SECRET_ARN": "a", "STATE_LEASE": "soon"}, `STATE_LEASE: "soon" is not a duration (such as 2m or 90s)`, config{}},
+		{"state lease zero", map[string]string{"SLACK_SECRET_ARN": "a", "STATE_LEASE": "0"}, `STATE_LEASE: "0": want more than 0 and at most 15m`, config{}},
+		{"state lease negative", map[string]string{"SLACK_SECRET_ARN": "a", "STATE_LEASE": "-5s"}, `STATE_LEASE: "-5s": want more than 0 and at most 15m`, config{}},
+		{"state lease too long", map[string]string{"SLACK_SECRET_ARN": "a", "STATE_LEASE": "1h"}, `STATE_LEASE: "1h": want more than 0 and at most 15m`, config{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := configFromEnv(func(k string) string { return tc.env[k] })

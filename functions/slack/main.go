@@ -10,6 +10,7 @@
 //	SLACK_WEBHOOK_URL  instead of the secret, for local runs (http allowed)
 //	SLACK_API_URL      Web API base for bot tokens (a local fake); optional
 //	STATE_TABLE        DynamoDB table that remembers what was posted; optional
+//	STATE_LEASE        how long a claim in it holds its key (Go duration, default 2m, at most 15m)
 //	LOG_LEVEL          debug, info (default), warn or error
 package main
 
@@ -43,7 +44,7 @@ func main() {
 	if err == nil && c.StateTable != "" {
 		var cfg aws.Config
 		cfg, err = awsCfg(context.Background())
-		h.State = state.New(dynamodb.NewFromConfig(cfg), c.StateTable)
+		h.State = state.New(dynamodb.NewFromConfig(cfg), c.StateTable, state.WithLease(c.StateLease))
 	}
 	if err != nil {
 		// Failing the cold start leaves the messages in the queue.

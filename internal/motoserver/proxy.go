@@ -55,6 +55,11 @@ type ProxyOptions struct {
 	// Refuse, when set, is asked about every call; a refusal is
 	// answered in the call's protocol and not passed on.
 	Refuse func(Call) (Refusal, bool)
+	// Hold, when set, is asked about every call; a call it holds is
+	// neither passed on nor answered until the client gives up (its
+	// timeout, or its process dies) or the test ends: an endpoint that
+	// has gone silent.
+	Hold func(Call) bool
 }
 
 // Proxy stands in front of moto on a loopback port and records the calls
@@ -62,10 +67,11 @@ type ProxyOptions struct {
 type Proxy struct {
 	URL string
 
-	opts ProxyOptions
-	rp   *httputil.ReverseProxy
-	mu   sync.Mutex
-	log  []Call
+	opts   ProxyOptions
+	rp     *httputil.ReverseProxy
+	closed chan struct{} // closed when the test ends: held calls let go
+	mu     sync.Mutex
+	log    []Call
 }
 
 // NewProxy starts a proxy to target, closed when the test ends.
@@ -75,9 +81,10 @@ func NewProxy(t testing.TB, target string, opts ProxyOptions) *Proxy {
 	if err != nil {
 		t.Fatalf("proxy target %q: %v", target, err)
 	}
-	p := &Proxy{opts: opts, rp: httputil.NewSingleHostReverseProxy(u)}
+	p := &Proxy{opts: opts, rp: httputil.NewSingleHostReverseProxy(u), closed: make(chan struct{})}
 	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(p.closed) }) // before srv.Close, which waits for held calls
 	p.URL = srv.URL
 	return p
 }
@@ -113,6 +120,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			t.Stop()
 			return
 		}
+	}
+	if p.opts.Hold != nil && p.opts.Hold(c) {
+		select {
+		case <-r.Context().Done():
+		case <-p.closed:
+		}
+		return
 	}
 	if p.opts.Refuse != nil {
 		if ref, ok := p.opts.Refuse(c); ok {

@@ -32,6 +32,7 @@ const (
 	// StateTable is the DynamoDB table that remembers what was delivered;
 	// unset, each container remembers alone.
 	StateTable = "STATE_TABLE"
+	StateLease = "STATE_LEASE" // how long a claim in STATE_TABLE holds its key (Go duration; default 2m, at most 15m)
 	// SuppressionsFile is the suppressions file bundled with the function;
 	// unset, nothing is suppressed.
 	SuppressionsFile = "SUPPRESSIONS_FILE"

@@ -34,6 +34,7 @@ type Config struct {
 	MonitorPrefix   string          // MONITOR_PREFIX, default detect.DefaultMonitorPrefix
 	DeployRoles     []string        // MONITOR_DEPLOY_ROLES, default detect.DefaultDeployRoles
 	StateTable      string          // STATE_TABLE; empty: no shared state
+	StateLease      time.Duration   // STATE_LEASE; 0: state.DefaultLease
 	Suppressions    *suppress.List  // read from SUPPRESSIONS_FILE
 	SecurityHub     bool            // SECURITY_HUB=true: findings go to Security Hub too
 }
@@ -91,6 +92,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	c.StateTable = strings.TrimSpace(getenv(envvar.StateTable))
+	if c.StateLease, err = parseStateLease(getenv(envvar.StateLease)); err != nil {
+		errs = append(errs, err)
+	}
 	if v := strings.TrimSpace(getenv(envvar.SecurityHub)); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -113,6 +117,28 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
+// maxStateLease is the longest STATE_LEASE accepted: Lambda's longest
+// timeout. A longer lease would only keep a dead invocation's claim from
+// its retries.
+const maxStateLease = 15 * time.Minute
+
+// parseStateLease reads STATE_LEASE's value: a Go duration above 0 and at
+// most maxStateLease; empty is 0, state.DefaultLease.
+func parseStateLease(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %q is not a duration (such as 2m or 90s)", envvar.StateLease, v)
+	}
+	if d <= 0 || d > maxStateLease {
+		return 0, fmt.Errorf("%s: %q: want more than 0 and at most %s", envvar.StateLease, v, "15m")
+	}
+	return d, nil
+}
+
 // Monitor builds the monitor's handler on the SDK's configuration.
 func (c Config) Monitor(awsCfg aws.Config, log *slog.Logger) *Monitor {
 	m := &Monitor{
@@ -124,7 +150,7 @@ func (c Config) Monitor(awsCfg aws.Config, log *slog.Logger) *Monitor {
 		Log:         log,
 	}
 	if c.StateTable != "" {
-		m.State = state.New(dynamodb.NewFromConfig(awsCfg), c.StateTable)
+		m.State = state.New(dynamodb.NewFromConfig(awsCfg), c.StateTable, state.WithLease(c.StateLease))
 	}
 	if c.SecurityHub {
 		m.SecurityHub = asff.NewImporter(securityhub.NewFromConfig(awsCfg))

@@ -8,7 +8,9 @@
 //   - Build and BuildSummary make Block Kit messages; CheckLimits verifies
 //     Slack's size limits and RenderText shows a message as plain text.
 //   - WebhookPoster and BotPoster send a message; Retrier retries them on
-//     429, 5xx and timeouts within the caller's deadline.
+//     429, 5xx and timeouts within the caller's deadline, and reads a bot's
+//     channel back (BotPoster is a Finder) before retrying an attempt that
+//     may have posted.
 //   - Handler processes an SQS batch and reports partial batch failures.
 //
 // Every value that comes from CloudTrail is escaped for mrkdwn (&, <, >)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -109,7 +110,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 				continue
 			}
 			digests++
-			if err := h.postAs(ctx, fmt.Sprintf("message %d (id %s)", i, m.MessageId), "audit digest", BuildDigest(d), "messageId", m.MessageId, "findings", len(d.Findings)+d.Omitted); err != nil {
+			key := "digest#" + KeyDigest(m.Body)
+			if err := h.postAs(ctx, fmt.Sprintf("message %d (id %s)", i, m.MessageId), "audit digest", key, BuildDigest(d), "messageId", m.MessageId, "findings", len(d.Findings)+d.Omitted); err != nil {
 				fail(m.MessageId)
 			}
 			continue
@@ -251,7 +253,7 @@ func (h *Handler) summarize(ctx context.Context, items []item) []item {
 		log.InfoContext(ctx, "summarized finding", "index", it.index, "messageId", it.id, "finding", it.finding.String())
 	}
 
-	summaryErr := h.postAs(ctx, "summary", fmt.Sprintf("summary of %d findings", len(items)), BuildSummary(fs, len(detailed)))
+	summaryErr := h.postAs(ctx, "summary", fmt.Sprintf("summary of %d findings", len(items)), summaryKey(items), BuildSummary(fs, len(detailed)))
 
 	// ok: posted in full. Items are told apart by their index.
 	ok := map[int]bool{}
@@ -280,15 +282,25 @@ func (h *Handler) post(ctx context.Context, it item, msg slack.WebhookMessage) e
 	if len(it.dups) > 0 {
 		attrs = append(attrs, "duplicateMessageIds", it.dups)
 	}
-	return h.postAs(ctx, fmt.Sprintf("message %d (id %s)", it.index, it.id), "event "+it.finding.EventID, msg, attrs...)
+	return h.postAs(ctx, fmt.Sprintf("message %d (id %s)", it.index, it.id), "event "+it.finding.EventID, state.PostedKey(it.finding), msg, attrs...)
 }
 
-func (h *Handler) postAs(ctx context.Context, what, about string, msg slack.WebhookMessage, attrs ...any) error {
+// summaryKey names a summary by the findings it covers.
+func summaryKey(items []item) string {
+	keys := make([]string, len(items))
+	for i, it := range items {
+		keys[i] = state.PostedKey(it.finding)
+	}
+	return "summary#" + KeyDigest(strings.Join(keys, "\n"))
+}
+
+// postAs posts msg under key (see Poster) and logs the outcome.
+func (h *Handler) postAs(ctx context.Context, what, about, key string, msg slack.WebhookMessage, attrs ...any) error {
 	var err error
 	if cerr := ctx.Err(); cerr != nil {
 		// Out of time: do not start a post that cannot finish.
 		err = fmt.Errorf("%s: not posted: %w", what, cerr)
-	} else if perr := h.Poster.Post(ctx, msg); perr != nil {
+	} else if perr := h.Poster.Post(ctx, key, msg); perr != nil {
 		err = fmt.Errorf("%s: post to slack: %w", what, perr)
 	}
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
+	"github.com/lambdawatch/lambdawatch/pkg/state"
 )
 
 // recorder is a Poster that records messages and fails those whose text
@@ -23,15 +24,17 @@ import (
 type recorder struct {
 	fail []string
 	got  []slack.WebhookMessage
+	keys []string // the key of each message in got
 }
 
-func (r *recorder) Post(ctx context.Context, msg slack.WebhookMessage) error {
+func (r *recorder) Post(ctx context.Context, key string, msg slack.WebhookMessage) error {
 	for _, f := range r.fail {
 		if strings.Contains(msg.Text, f) {
 			return errors.New("slack server error: 500 Internal Server Error")
 		}
 	}
 	r.got = append(r.got, msg)
+	r.keys = append(r.keys, key)
 	return nil
 }
 
@@ -204,7 +207,9 @@ func TestHandlerReserve(t *testing.T) {
 
 type posterFunc func(context.Context, slack.WebhookMessage) error
 
-func (f posterFunc) Post(ctx context.Context, m slack.WebhookMessage) error { return f(ctx, m) }
+func (f posterFunc) Post(ctx context.Context, _ string, m slack.WebhookMessage) error {
+	return f(ctx, m)
+}
 
 // End to end through the httptest Slack: a batch with a 429 in the middle.
 func TestHandlerWithWebhook(t *testing.T) {
@@ -224,5 +229,37 @@ func TestHandlerWithWebhook(t *testing.T) {
 	}
 	if RenderText(got[1]) != RenderText(Build(injected())) {
 		t.Errorf("delivered payload differs from the built one")
+	}
+}
+
+// Each post carries the key a read-back finds it by: a finding's posted
+// key; a summary's, the same for the same findings; a digest's.
+func TestHandlerPostKeys(t *testing.T) {
+	one := withActor(typical(), "alice")
+	rec := &recorder{}
+	(&Handler{Poster: rec, Log: slog.New(slog.DiscardHandler)}).Handle(t.Context(), event(t, body(t, one)))
+	if len(rec.keys) != 1 || rec.keys[0] != state.PostedKey(one) {
+		t.Errorf("keys %q, want the finding's posted key %q", rec.keys, state.PostedKey(one))
+	}
+
+	var bodies []string
+	for i := range 7 {
+		f := withActor(injected(), fmt.Sprintf("actor-%d", i))
+		f.EventID = fmt.Sprintf("e-%d", i)
+		bodies = append(bodies, body(t, f))
+	}
+	summary := func(bodies []string) []string {
+		rec := &recorder{}
+		(&Handler{Poster: rec, Log: slog.New(slog.DiscardHandler)}).Handle(t.Context(), event(t, bodies...))
+		return rec.keys
+	}
+	first, again, fewer := summary(bodies), summary(bodies), summary(bodies[1:])
+	if len(first) < 2 || !strings.HasPrefix(first[0], "summary#") || first[0] != again[0] || first[0] == fewer[0] {
+		t.Errorf("summary keys %q, %q and %q: want summary#, the same for the same findings, another for others", first, again, fewer)
+	}
+	for _, k := range first[1:] {
+		if !strings.HasPrefix(k, state.PostedPrefix+"#") {
+			t.Errorf("a CRITICAL posted in full has key %q, want its posted key", k)
+		}
 	}
 }

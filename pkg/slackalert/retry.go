@@ -20,12 +20,22 @@ import (
 // invocation's): when the next attempt could not finish in time it gives
 // up and returns the last error. Other errors (4xx, invalid_blocks,
 // channel_not_found, ...) are returned at once.
+//
+// An attempt that timed out, or whose connection dropped after the request
+// went out, may have posted: Slack can accept a message and answer late.
+// With a Finder, the Retrier reads Slack back before the next attempt and
+// counts a message found there as posted; a read that fails is logged
+// (LogReadBackFailed) and the message posted again: a duplicate is better
+// than a lost alert. Without a Finder (an incoming webhook, which cannot
+// be read) such a message may show twice.
 type Retrier struct {
 	Poster Poster
+	// Finder reads back what Poster posted; nil: nothing is read back.
+	Finder Finder
 	Log    *slog.Logger // nil: slog.Default()
 
 	MaxAttempts    int           // attempts in all; 0 means 5
-	AttemptTimeout time.Duration // per attempt; 0 means 10s
+	AttemptTimeout time.Duration // per attempt, and per read-back; 0 means 10s
 	BaseDelay      time.Duration // first backoff; 0 means 500ms
 	MaxDelay       time.Duration // backoff cap; 0 means 8s
 	// MinAttempt is the least time an attempt needs; a retry that would
@@ -37,6 +47,17 @@ type Retrier struct {
 	Sleep  func(ctx context.Context, d time.Duration) error
 	Jitter func(d time.Duration) time.Duration // random in [0, d)
 }
+
+// Log messages of the read-back.
+const (
+	LogFoundPosted    = "slack post found after an unanswered attempt: not posted again"
+	LogNotFound       = "slack post not found after an unanswered attempt: posting again"
+	LogReadBackFailed = "slack read-back failed: posting again"
+)
+
+// readBackSkew is how long before the first attempt the read-back looks:
+// Slack stamps messages with its own clock.
+const readBackSkew = 10 * time.Second
 
 func (r *Retrier) now() time.Time {
 	if r.Now != nil {
@@ -86,8 +107,9 @@ func (r *Retrier) backoff(n int) time.Duration {
 	return half + rand.N(half)
 }
 
-// Post sends msg, retrying as described on Retrier.
-func (r *Retrier) Post(ctx context.Context, msg slack.WebhookMessage) error {
+// Post sends msg, retrying as described on Retrier; key goes to Poster
+// and Finder.
+func (r *Retrier) Post(ctx context.Context, key string, msg slack.WebhookMessage) error {
 	log := r.Log
 	if log == nil {
 		log = slog.Default()
@@ -99,13 +121,18 @@ func (r *Retrier) Post(ctx context.Context, msg slack.WebhookMessage) error {
 	perAttempt := orDur(r.AttemptTimeout, 10*time.Second)
 	minAttempt := orDur(r.MinAttempt, 200*time.Millisecond)
 
+	since := r.now().Add(-readBackSkew)
+	unsure := false // an attempt so far may have posted
 	var last error
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("attempt %d: %w (last error: %v)", n, err, last)
 		}
+		if unsure && r.found(ctx, log, key, since, perAttempt, n-1) {
+			return nil
+		}
 		actx, cancel := context.WithTimeout(ctx, perAttempt)
-		err := r.Poster.Post(actx, msg)
+		err := r.Poster.Post(actx, key, msg)
 		timedOut := actx.Err() == context.DeadlineExceeded && ctx.Err() == nil
 		cancel()
 		if err == nil {
@@ -118,11 +145,15 @@ func (r *Retrier) Post(ctx context.Context, msg slack.WebhookMessage) error {
 			return fmt.Errorf("attempt %d: %w: %w", n, ctx.Err(), err)
 		}
 		last = err
+		unsure = unsure || unanswered(err, timedOut)
 		wait, retry := r.classify(err, timedOut, n)
 		if !retry {
 			return fmt.Errorf("attempt %d: %w", n, err)
 		}
 		if n >= attempts {
+			if unsure && r.found(ctx, log, key, since, perAttempt, n) {
+				return nil
+			}
 			return fmt.Errorf("gave up after %d attempts: %w", n, err)
 		}
 		if dl, ok := ctx.Deadline(); ok && r.now().Add(wait+minAttempt).After(dl) {
@@ -130,10 +161,52 @@ func (r *Retrier) Post(ctx context.Context, msg slack.WebhookMessage) error {
 				n, wait, dl.Sub(r.now()).Round(time.Millisecond), err)
 		}
 		log.WarnContext(ctx, "slack post failed, retrying", "attempt", n, "wait", wait.String(), "err", err)
+		// The wait comes before the read-back: a message Slack accepted
+		// late has had the time to show.
 		if err := r.sleep(ctx, wait); err != nil {
 			return fmt.Errorf("attempt %d: waiting to retry: %w: %w", n, err, last)
 		}
 	}
+}
+
+// found reads Slack back after an attempt whose outcome is unknown. A read
+// that fails counts as not found: posting again risks a duplicate, not
+// posting a lost alert.
+func (r *Retrier) found(ctx context.Context, log *slog.Logger, key string, since time.Time, timeout time.Duration, attempts int) bool {
+	if r.Finder == nil || key == "" {
+		return false
+	}
+	fctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ok, err := r.Finder.Posted(fctx, key, since)
+	switch {
+	case err != nil:
+		log.WarnContext(ctx, LogReadBackFailed, "attempts", attempts, "err", err)
+	case ok:
+		log.InfoContext(ctx, LogFoundPosted, "attempts", attempts)
+	default:
+		log.InfoContext(ctx, LogNotFound, "attempts", attempts)
+	}
+	return ok && err == nil
+}
+
+// unanswered reports whether a failed attempt may have posted all the
+// same: it timed out, or the connection dropped once the request could
+// have gone out. A connection never made posted nothing.
+func unanswered(err error, timedOut bool) bool {
+	if oe, ok := errors.AsType[*net.OpError](err); ok && oe.Op == "dial" {
+		return false
+	}
+	if timedOut {
+		return true
+	}
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		return true
+	}
+	if _, ok := errors.AsType[*net.OpError](err); ok {
+		return true
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // classify says whether err is worth another attempt and after how long.

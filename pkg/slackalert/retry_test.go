@@ -132,7 +132,7 @@ func TestRetrierWebhook(t *testing.T) {
 			fs, srv := newFakeSlack(t, tc.answers...)
 			clock := &fakeClock{now: time.Now()}
 			r := fakeRetrier(WebhookPoster{URL: srv.URL + "/services/T0/B0/SECRET"}, clock)
-			err := r.Post(context.Background(), Build(typical()))
+			err := r.Post(context.Background(), "k", Build(typical()))
 			if tc.wantErr == "" && err != nil {
 				t.Fatalf("unexpected error: %v", err)
 			}
@@ -177,7 +177,7 @@ func TestRetrierGivesUpBeforeDeadline(t *testing.T) {
 	r := fakeRetrier(WebhookPoster{URL: srv.URL}, clock)
 	ctx, cancel := context.WithDeadline(context.Background(), clock.now.Add(10*time.Second))
 	defer cancel()
-	err := r.Post(ctx, Build(typical()))
+	err := r.Post(ctx, "k", Build(typical()))
 	if err == nil || !strings.Contains(err.Error(), "would pass the deadline") {
 		t.Fatalf("error %v, want a deadline give-up", err)
 	}
@@ -197,7 +197,7 @@ func TestRetrierRealRetryAfter(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
-	if err := r.Post(ctx, Build(typical())); err != nil {
+	if err := r.Post(ctx, "k", Build(typical())); err != nil {
 		t.Fatal(err)
 	}
 	if el := time.Since(start); el < time.Second {
@@ -216,7 +216,7 @@ func TestRetrierSlowResponse(t *testing.T) {
 	r := &Retrier{Poster: WebhookPoster{URL: srv.URL}, AttemptTimeout: 100 * time.Millisecond, BaseDelay: 10 * time.Millisecond}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := r.Post(ctx, Build(typical())); err != nil {
+	if err := r.Post(ctx, "k", Build(typical())); err != nil {
 		t.Fatalf("the slow attempt was not cut off and retried: %v", err)
 	}
 	if fs.calls.Load() != 2 || len(fs.posted()) != 1 {
@@ -231,7 +231,7 @@ func TestRetrierSlowPastDeadline(t *testing.T) {
 	r := &Retrier{Poster: WebhookPoster{URL: srv.URL}, AttemptTimeout: time.Hour, BaseDelay: 10 * time.Millisecond}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	err := r.Post(ctx, Build(typical()))
+	err := r.Post(ctx, "k", Build(typical()))
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("error %v, want deadline exceeded", err)
 	}
@@ -244,7 +244,7 @@ func TestRetrierConnectionRefused(t *testing.T) {
 	clock := &fakeClock{now: time.Now()}
 	r := fakeRetrier(WebhookPoster{URL: url + "/services/SECRET"}, clock)
 	r.MaxAttempts = 2
-	err := r.Post(context.Background(), Build(typical()))
+	err := r.Post(context.Background(), "k", Build(typical()))
 	if err == nil || !strings.Contains(err.Error(), "gave up after 2 attempts") {
 		t.Fatalf("error %v, want retried connection errors", err)
 	}
@@ -271,7 +271,7 @@ func TestBotPoster(t *testing.T) {
 			api := slack.New("xoxb-test", slack.OptionAPIURL(srv.URL+"/api/"))
 			clock := &fakeClock{now: time.Now()}
 			r := fakeRetrier(BotPoster{Client: api, Channel: "C123"}, clock)
-			err := r.Post(context.Background(), Build(injected()))
+			err := r.Post(context.Background(), "k", Build(injected()))
 			if tc.wantErr == "" && err != nil {
 				t.Fatalf("unexpected error: %v", err)
 			}
@@ -308,7 +308,7 @@ func TestBotPoster(t *testing.T) {
 }
 
 func TestBotPosterNoChannel(t *testing.T) {
-	if err := (BotPoster{}).Post(context.Background(), Build(typical())); err == nil {
+	if err := (BotPoster{}).Post(context.Background(), "k", Build(typical())); err == nil {
 		t.Fatal("no error without a channel")
 	}
 }
