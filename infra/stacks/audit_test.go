@@ -57,10 +57,10 @@ func TestAudit(t *testing.T) {
 		}
 		// What it remembers of its runs: the ledger's items and no others.
 		mem := sts["RememberAuditRuns"]
-		if got := strs(mem["Action"]); !sameSet(got, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}) ||
+		if got := strs(mem["Action"]); !sameSet(got, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}) ||
 			!strings.Contains(jsonString(mem["Condition"]), `"dynamodb:LeadingKeys":["`+ledger.Prefix+`*"]`) ||
 			!strings.Contains(jsonString(mem["Resource"]), "StateTable") {
-			t.Errorf("%s: the audit's memory grant is %s, want Get, Put and Delete of the state table's %s* items", l.name, jsonString(mem), ledger.Prefix)
+			t.Errorf("%s: the audit's memory grant is %s, want Get, Put, Update and Delete of the state table's %s* items", l.name, jsonString(mem), ledger.Prefix)
 		}
 		fn := only(t, tpl, "AWS::Lambda::Function", func(p map[string]any) bool {
 			return strings.HasPrefix(jsonString(p["Description"]), `"lambdawatch audit`)

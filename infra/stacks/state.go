@@ -72,7 +72,7 @@ func (s *MonitorStack) grantLedger(fn awslambda.Function) {
 	fn.AddEnvironment(jsii.String(envvar.StateTable), s.StateTable.TableName(), nil)
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("RememberAuditRuns"),
-		Actions:   jsii.Strings("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"),
+		Actions:   jsii.Strings("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
 		Resources: &[]*string{s.StateTable.TableArn()},
 		Conditions: &map[string]any{
 			"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{ledger.Prefix + "*"}},

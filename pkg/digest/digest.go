@@ -125,3 +125,39 @@ func (d Digest) CountText() string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// Merge joins the digests of one run's parts (an account and region
+// each) into the run's digest. The parts are whole: none was cut.
+func Merge(parts []Digest) Digest {
+	var (
+		accounts, regions, expired []string
+		fs, added, resolved        []detect.Finding
+		unread, suppressed         int
+		changes                    *Changes
+		started                    time.Time
+	)
+	for _, p := range parts {
+		accounts, regions = append(accounts, p.Accounts...), append(regions, p.Regions...)
+		fs = append(fs, p.Findings...)
+		unread += p.Unread
+		suppressed += p.Suppressed
+		expired = append(expired, p.Expired...)
+		if started.IsZero() || p.Started.Before(started) {
+			started = p.Started
+		}
+		if c := p.Changes; c != nil {
+			if changes == nil {
+				changes = &Changes{Complete: true}
+			}
+			changes.Complete = changes.Complete && c.Complete
+			added, resolved = append(added, c.New...), append(resolved, c.Resolved...)
+			changes.Unchecked += c.Unchecked
+		}
+	}
+	d := New(started, accounts, regions, fs, unread)
+	d.Suppressed, d.Expired = suppressed, sortedSet(expired)
+	if changes != nil {
+		d.Changes = NewChanges(changes.Complete, added, resolved, changes.Unchecked)
+	}
+	return d
+}

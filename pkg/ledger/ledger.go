@@ -20,6 +20,9 @@
 // Entries past DynamoDB's 400 KB item limit go on in items of their own,
 // audit#<account>#<region>#<version>#<n>, written before the head that
 // names them, so a reader never sees a head without its parts.
+//
+// A run that fans out gathers its digest's parts under audit#run# too
+// (runs.go).
 package ledger
 
 import (
@@ -80,6 +83,7 @@ type API interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
 
 // Ledger reads and writes what the audit saw, in one table.
@@ -271,17 +275,43 @@ func (l *Ledger) put(ctx context.Context, in *dynamodb.PutItemInput) error {
 
 func encode(entries []Entry) ([]byte, error) {
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	enc := json.NewEncoder(zw)
+	enc := json.NewEncoder(&buf)
 	for _, e := range entries {
 		if err := enc.Encode(e); err != nil {
 			return nil, fmt.Errorf("encode entry %s: %w", e.Fingerprint, err)
 		}
 	}
+	return gzipBytes(buf.Bytes())
+}
+
+func gzipBytes(data []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(data); err != nil {
+		return nil, err
+	}
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// maxInflated bounds what one item inflates to.
+const maxInflated = 256 << 20
+
+func gunzipBytes(stream []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(stream))
+	if err != nil {
+		return nil, fmt.Errorf("not gzip: %w", err)
+	}
+	data, err := io.ReadAll(io.LimitReader(zr, maxInflated+1))
+	if err != nil {
+		return nil, fmt.Errorf("inflate: %w", err)
+	}
+	if len(data) > maxInflated {
+		return nil, fmt.Errorf("inflates past %d bytes", maxInflated)
+	}
+	return data, nil
 }
 
 func decode(stream []byte) ([]Entry, error) {

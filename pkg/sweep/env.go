@@ -24,6 +24,7 @@ import (
 	"github.com/lambdawatch/lambdawatch/pkg/envvar"
 	"github.com/lambdawatch/lambdawatch/pkg/ledger"
 	"github.com/lambdawatch/lambdawatch/pkg/notify"
+	"github.com/lambdawatch/lambdawatch/pkg/state"
 )
 
 // FromEnv builds the audit function's sweep from its environment (the
@@ -74,7 +75,8 @@ func FromEnv(ctx context.Context, getenv func(string) string, cfg aws.Config, lo
 		s.Accounts = func(ctx context.Context) ([]string, error) { return audit.OrgAccounts(ctx, orgs) }
 	}
 	if mc.StateTable != "" {
-		s.Ledger = ledger.New(dynamodb.NewFromConfig(cfg), mc.StateTable, 0)
+		db := dynamodb.NewFromConfig(cfg)
+		s.Ledger, s.Claims = ledger.New(db, mc.StateTable, 0), state.New(db, mc.StateTable)
 	}
 	if mc.SecurityHub {
 		s.SecurityHub = asff.NewImporter(securityhub.NewFromConfig(cfg))

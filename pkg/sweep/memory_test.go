@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 
@@ -260,5 +261,98 @@ func TestUnreadIn(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFanOutOneDigest: a fanned-out run over moto's DynamoDB sends one
+// digest for all its targets, whatever the order they are audited in, a
+// target delivered twice, or the last one's publish failing once; its
+// alerts go out with each target, once.
+func TestFanOutOneDigest(t *testing.T) {
+	_, db := motostate.StartStateTable(t)
+	tp := &topic{}
+	q := &queue{}
+	var calls []Target
+	day := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	s := &Sweep{
+		Topic: "arn:aws:sns:us-east-1:111122223333:lambdawatch-alerts", SNS: tp, Audit: auditor(&calls),
+		Regions: []string{"eu-west-1", "us-east-1"}, Accounts: accounts("111122223333", "444455556666", "999988887777"),
+		MinSeverity: detect.Medium, Queue: q, QueueURL: "https://sqs.us-east-1.amazonaws.com/111122223333/lambdawatch-audit",
+		Ledger: ledger.New(db, motostate.StateTableName, 0), Claims: state.New(db, motostate.StateTableName),
+		Now: func() time.Time { return day }, Log: slog.New(slog.DiscardHandler),
+	}
+	deliver := func(bodies ...string) []string {
+		var ev events.SQSEvent
+		for i, b := range bodies {
+			ev.Records = append(ev.Records, events.SQSMessage{MessageId: fmt.Sprint("m", i), Body: b, EventSource: "aws:sqs"})
+		}
+		resp, err := s.HandleQueue(t.Context(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var failed []string
+		for _, f := range resp.BatchItemFailures {
+			failed = append(failed, f.ItemIdentifier)
+		}
+		return failed
+	}
+	for _, name := range []string{"first run", "second run"} {
+		q.batches, calls = nil, nil
+		if err := s.HandleSchedule(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		var bodies []string
+		for _, b := range q.batches {
+			for _, e := range b {
+				bodies = append(bodies, aws.ToString(e.MessageBody))
+			}
+		}
+		if len(bodies) != 6 {
+			t.Fatalf("%s: %d targets, want 6", name, len(bodies))
+		}
+		// Out of order, the fourth twice, the last one's digest refused once.
+		for _, i := range []int{3, 0, 5, 3, 1, 4} {
+			if failed := deliver(bodies[i]); len(failed) != 0 {
+				t.Fatalf("%s: target %d failed", name, i)
+			}
+		}
+		alerts, digests := tp.split(t)
+		if len(digests) != 0 {
+			t.Fatalf("%s: %d digests before the last target", name, len(digests))
+		}
+		tp.failRule = digest.Rule
+		if failed := deliver(bodies[2]); len(failed) != 1 {
+			t.Fatalf("%s: the last target with SNS refusing its digest: failed %v, want it retried", name, failed)
+		}
+		tp.failRule = ""
+		for range 2 { // the retry, and a redelivery after it
+			if failed := deliver(bodies[2]); len(failed) != 0 {
+				t.Fatalf("%s: the last target's retry failed", name)
+			}
+		}
+		more, digests := tp.split(t)
+		alerts = append(alerts, more...)
+		if len(calls) != 6 {
+			t.Errorf("%s: %d audits for 6 targets, a redelivery audited again: %v", name, len(calls), calls)
+		}
+		if len(digests) != 1 {
+			t.Fatalf("%s: %d digests, want one for the run", name, len(digests))
+		}
+		d := digests[0]
+		if len(d.Accounts) != 3 || len(d.Regions) != 2 || len(d.Findings) != 6 || d.Unread != 2 || d.Changes == nil {
+			t.Errorf("%s: digest of %v in %v: %d findings, %d unread, changes %+v; want 3 accounts, 2 regions, 6 findings, 2 unread",
+				name, d.Accounts, d.Regions, len(d.Findings), d.Unread, d.Changes)
+		}
+		wantNew, wantAlerts := 6, 6
+		if name == "second run" {
+			wantNew, wantAlerts = 0, 0
+		}
+		if d.Changes != nil && d.Changes.NewCount != wantNew {
+			t.Errorf("%s: %d new, want %d", name, d.Changes.NewCount, wantNew)
+		}
+		if len(alerts) != wantAlerts {
+			t.Errorf("%s: %d alerts, want %d", name, len(alerts), wantAlerts)
+		}
+		day = day.Add(24 * time.Hour)
 	}
 }

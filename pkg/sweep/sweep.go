@@ -41,6 +41,12 @@ import (
 type Target struct {
 	Account string `json:"account"`
 	Region  string `json:"region"`
+	// Run, Of and Started, set when the sweep remembers, name the run the
+	// target is part of, how many targets it has and when it started: its
+	// parts are gathered into one digest.
+	Run     string    `json:"run,omitempty"`
+	Of      int       `json:"of,omitempty"`
+	Started time.Time `json:"started,omitzero"`
 }
 
 // AuditFunc audits an account in regions: the findings, and the reads
@@ -78,7 +84,10 @@ type Sweep struct {
 	// region: the digest then says what is new and what was resolved, a
 	// new CRITICAL or HIGH finding is also published as an alert once, and
 	// Security Hub's findings no longer seen are archived.
-	Ledger   *ledger.Ledger
+	Ledger *ledger.Ledger
+	// Claims, with the ledger, publishes a fanned-out run's one digest
+	// once; nil publishes it without a claim.
+	Claims   *state.Store
 	Queue    Sender
 	QueueURL string
 	// Parallel bounds the accounts audited at once without a queue; 0
@@ -173,10 +182,20 @@ func (s *Sweep) fanOut(ctx context.Context, accounts []string) error {
 		}
 		entries = entries[:0]
 	}
+	run := Target{}
+	if s.Ledger != nil {
+		id, err := newRun(s)
+		if err != nil {
+			return fmt.Errorf("sweep: name the run: %w", err)
+		}
+		run = Target{Run: id, Of: len(accounts) * len(s.Regions), Started: s.now().UTC()}
+	}
 	n := 0
 	for _, a := range accounts {
 		for _, r := range s.Regions {
-			body, err := json.Marshal(Target{Account: a, Region: r})
+			t := run
+			t.Account, t.Region = a, r
+			body, err := json.Marshal(t)
 			if err != nil {
 				return err
 			}
@@ -188,7 +207,7 @@ func (s *Sweep) fanOut(ctx context.Context, accounts []string) error {
 		}
 	}
 	flush()
-	s.log().InfoContext(ctx, "sweep fanned out", "accounts", len(accounts), "regions", len(s.Regions), "targets", n, "failed", len(errs))
+	s.log().InfoContext(ctx, "sweep fanned out", "run", run.Run, "accounts", len(accounts), "regions", len(s.Regions), "targets", n, "failed", len(errs))
 	// An error fails the invocation, and the scheduler's retry sends every
 	// target again: a target audited twice is better than one missed.
 	return errors.Join(errs...)
@@ -207,6 +226,16 @@ func (s *Sweep) HandleQueue(ctx context.Context, ev events.SQSEvent) (events.SQS
 			// can be read.
 			s.log().ErrorContext(ctx, "bad target", "messageId", m.MessageId, "err", fmt.Errorf("want {\"account\":...,\"region\":...}: %v", err))
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+			continue
+		}
+		if t.Run != "" && s.Ledger != nil {
+			if t.Started.IsZero() {
+				t.Started = s.now()
+			}
+			if err := s.gather(ctx, t); err != nil {
+				s.log().ErrorContext(ctx, "target not done", "messageId", m.MessageId, "account", t.Account, "region", t.Region, "run", t.Run, "err", err)
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+			}
 			continue
 		}
 		started := s.now()
@@ -232,6 +261,14 @@ func (s *Sweep) logErrors(ctx context.Context, account string, errs []error) {
 // also published as an alert, once: one that could not be is an error,
 // so that the run is retried.
 func (s *Sweep) publish(ctx context.Context, started time.Time, accounts, regions []string, fs []detect.Finding, unread map[string][]error) error {
+	d, books, alertErr := s.report(ctx, started, accounts, regions, fs, unread)
+	return errors.Join(s.deliver(ctx, d, books), alertErr)
+}
+
+// report judges a run's findings into its digest, against the ledger's
+// memory when there is one, and alerts the new CRITICAL and HIGH ones; the
+// books are to be remembered once the digest is delivered.
+func (s *Sweep) report(ctx context.Context, started time.Time, accounts, regions []string, fs []detect.Finding, unread map[string][]error) (digest.Digest, []*ledger.Book, error) {
 	var kept, judged []detect.Finding
 	suppressed := 0
 	for _, f := range fs {
@@ -255,35 +292,40 @@ func (s *Sweep) publish(ctx context.Context, started time.Time, accounts, region
 	for _, e := range s.Suppress.Expired(started) {
 		d.Expired = append(d.Expired, fmt.Sprintf("%s: %s, expired %s", e.Where(), e.Reason, e.Expires.Format(time.DateOnly)))
 	}
-	var (
-		books    []*ledger.Book
-		resolved []detect.Finding
-		alertErr error
-	)
-	if s.Ledger != nil {
-		var r recall
-		books, r = s.recall(ctx, started, accounts, regions, judged, unread)
-		d.Changes = digest.NewChanges(r.complete, r.added, r.resolved, r.unchecked)
-		resolved = r.resolved
-		alertErr = r.alertErr
+	if s.Ledger == nil {
+		return d, nil, nil
 	}
+	books, r := s.recall(ctx, started, accounts, regions, judged, unread)
+	d.Changes = digest.NewChanges(r.complete, r.added, r.resolved, r.unchecked)
+	return d, books, r.alertErr
+}
+
+// deliver publishes d, then remembers the books as reported and imports
+// the findings into Security Hub. A digest not published leaves the books
+// remembered unreported: the retry's digest tells the same news, and does
+// not alert again what was alerted.
+func (s *Sweep) deliver(ctx context.Context, d digest.Digest, books []*ledger.Book) error {
+	if err := s.publishDigest(ctx, d); err != nil {
+		s.remember(ctx, books, d.Started, false)
+		return err
+	}
+	s.remember(ctx, books, d.Started, true)
+	s.importDigest(ctx, d)
+	return nil
+}
+
+func (s *Sweep) publishDigest(ctx context.Context, d digest.Digest) error {
 	in, err := notify.DigestInput(s.Topic, d)
 	if err != nil {
-		s.remember(ctx, books, started, false)
-		return errors.Join(err, alertErr)
+		return err
 	}
 	out, err := s.SNS.Publish(ctx, in)
 	if err != nil {
-		// Remembered without the report: the retry's digest tells the
-		// same news, and does not alert again what was alerted.
-		s.remember(ctx, books, started, false)
-		return errors.Join(fmt.Errorf("sweep: publish digest: %w", err), alertErr)
+		return fmt.Errorf("sweep: publish digest: %w", err)
 	}
 	s.log().InfoContext(ctx, "digest published", "messageID", aws.ToString(out.MessageId), "subject", aws.ToString(in.Subject),
-		"accounts", len(accounts), "regions", len(regions), "findings", len(kept), "unread", failed)
-	s.remember(ctx, books, started, true)
-	s.importFindings(ctx, started, kept, resolved)
-	return alertErr
+		"accounts", len(d.Accounts), "regions", len(d.Regions), "findings", len(d.Findings), "unread", d.Unread)
+	return nil
 }
 
 // recall is what the ledger told of one run.
@@ -391,10 +433,15 @@ func (s *Sweep) remember(ctx context.Context, books []*ledger.Book, now time.Tim
 	}
 }
 
-// importFindings sends the open findings to Security Hub, and marks
+// importDigest sends a digest's open findings to Security Hub, and marks
 // ARCHIVED those resolved whose Id no open finding shares; a failed import
 // is logged, the digest stands.
-func (s *Sweep) importFindings(ctx context.Context, started time.Time, open, resolved []detect.Finding) {
+func (s *Sweep) importDigest(ctx context.Context, d digest.Digest) {
+	open, started := d.Findings, d.Started
+	var resolved []detect.Finding
+	if d.Changes != nil {
+		resolved = d.Changes.Resolved
+	}
 	if s.SecurityHub == nil || len(open)+len(resolved) == 0 {
 		return
 	}

@@ -23,17 +23,19 @@ import (
 	"github.com/lambdawatch/lambdawatch/pkg/suppress"
 )
 
-// topic keeps what was published, and refuses while fail is set.
+// topic keeps what was published, and refuses while fail is set, or
+// what has the rule attribute failRule.
 type topic struct {
-	mu   sync.Mutex
-	fail bool
-	got  []*sns.PublishInput
+	mu       sync.Mutex
+	fail     bool
+	failRule string
+	got      []*sns.PublishInput
 }
 
 func (t *topic) Publish(ctx context.Context, in *sns.PublishInput, _ ...func(*sns.Options)) (*sns.PublishOutput, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.fail {
+	if t.fail || t.failRule != "" && aws.ToString(in.MessageAttributes[notify.AttrRule].StringValue) == t.failRule {
 		return nil, errors.New("InternalError: SNS is down")
 	}
 	t.got = append(t.got, in)
@@ -83,7 +85,7 @@ func auditor(calls *[]Target) AuditFunc {
 		var errs []error
 		for _, r := range regions {
 			mu.Lock()
-			*calls = append(*calls, Target{account, r})
+			*calls = append(*calls, Target{Account: account, Region: r})
 			mu.Unlock()
 			fs = append(fs,
 				detect.Finding{Rule: detect.RulePublicLayer, Severity: detect.High, Account: account, Region: r, Summary: "layer shared in " + account + "/" + r},
@@ -178,7 +180,7 @@ func TestHandleQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp := out.(events.SQSEventResponse)
-	if !slices.Equal(calls, []Target{{"444455556666", "eu-central-1"}}) {
+	if !slices.Equal(calls, []Target{{Account: "444455556666", Region: "eu-central-1"}}) {
 		t.Errorf("audited %v, want the one good target", calls)
 	}
 	var failed []string
