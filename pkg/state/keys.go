@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
@@ -35,8 +36,9 @@ func PublishedKey(f detect.Finding) string { return FindingKey(PublishedPrefix, 
 func PostedKey(f detect.Finding) string { return FindingKey(PostedPrefix, f) }
 
 // FindingKey is prefix#<eventID>#<rule>#<resource>#<principal>, where the
-// resource is the finding's ResourceARN (else its Resource) and an absent
-// principal is empty. Each part has '%' and '#' percent-encoded, so that
+// resource is the finding's ResourceARN (else its Resource), an absent
+// principal is empty, and a finding with no event (the audit's) has
+// @<its time> for its event ID. Each part has '%' and '#' percent-encoded, so that
 // values from CloudTrail cannot make two findings' keys collide. A key
 // that would pass 1 KB keeps its prefix, event ID and rule and ends in
 // sha256:<hex> of the parts instead, well within DynamoDB's 2 KB.
@@ -45,7 +47,12 @@ func FindingKey(prefix string, f detect.Finding) string {
 	if resource == "" {
 		resource = f.Resource()
 	}
-	parts := []string{prefix, f.EventID, f.Rule, resource, f.Principal}
+	event := f.EventID
+	if event == "" && !f.EventTime.IsZero() {
+		// A finding of the audit: no event, and it alerts when first seen.
+		event = "@" + f.EventTime.UTC().Format(time.RFC3339Nano)
+	}
+	parts := []string{prefix, event, f.Rule, resource, f.Principal}
 	for i, p := range parts {
 		parts[i] = escapeKeyPart(p)
 	}

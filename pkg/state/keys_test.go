@@ -3,6 +3,7 @@ package state
 import (
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
@@ -30,6 +31,12 @@ func TestFindingKeys(t *testing.T) {
 		{"no ARN: the resource as named", detect.Finding{EventID: "e2", Rule: detect.RuleMonitorTampering, Topic: "alerts"},
 			"published#e2#monitor-tampering#alerts#",
 			"posted#e2#monitor-tampering#alerts#"},
+		// The audit's alerts have no event: each is the finding as first
+		// seen, so one that is resolved and comes back posts again.
+		{"the audit's: no event, its time instead", detect.Finding{Rule: detect.RulePublicInvoke, ResourceARN: "arn:aws:lambda:eu-west-1:111122223333:function:pay", Principal: "*",
+			EventTime: time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)},
+			"published#@2026-12-01T06:00:00Z#public-invoke#arn:aws:lambda:eu-west-1:111122223333:function:pay#*",
+			"posted#@2026-12-01T06:00:00Z#public-invoke#arn:aws:lambda:eu-west-1:111122223333:function:pay#*"},
 		{"# and % in values are escaped", detect.Finding{EventID: "e#3", Rule: detect.RuleCrossAccountInvoke, ResourceARN: "fn#x", Principal: "100%#"},
 			"published#e%233#cross-account-invoke#fn%23x#100%25%23",
 			"posted#e%233#cross-account-invoke#fn%23x#100%25%23"},
