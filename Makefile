@@ -49,13 +49,14 @@ test-libdeflate:
 lint:
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0 run ./...
 
-# Writes a synthetic archive (3,000 files, 150 MB) to build/bench, times
-# `lambdawatch scan` against single-threaded zcat on it and checks the
-# prefilter changes no finding; then the Go benchmarks of judging and
-# scanning.
+# Writes a synthetic archive (3,000 files, 150 MB) to build/bench unless
+# it is there, times `lambdawatch scan` against single-threaded zcat on it
+# and checks the prefilter changes no finding; then the Go benchmarks of
+# judging, scanning and hunting.
 bench: cli
 	$(GO) run ./cmd/scanbench -dir build/bench -lambdawatch bin/lambdawatch
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./pkg/detect ./cmd/lambdawatch
+	$(GO) test -run '^$$' -bench '^BenchmarkHunt$$' -benchtime 20x ./pkg/hunt
 
 # Each fuzz target in turn; their seed corpora already run in `make test`.
 # FUZZTIME is a duration (10s) or a count of inputs (10000x).
