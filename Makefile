@@ -10,11 +10,12 @@ CDK_ARGS ?=
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 
-.PHONY: help build cli bootstraps test lint fuzz bench demo synth clean
+.PHONY: help build cli bootstraps test test-libdeflate lint fuzz bench demo synth clean
 
 help:
 	@echo "make demo       run the pipeline locally over events/"
 	@echo "make test       go vet and every test"
+	@echo "make test-libdeflate  pkg/cloudtrail's tests built with libdeflate (cgo, Debian's libdeflate-dev)"
 	@echo "make build      the CLI (bin/lambdawatch) and the Lambda bootstraps (build/ARCH/FUNCTION/bootstrap)"
 	@echo "make lint       golangci-lint"
 	@echo "make bench      scan time against zcat on a synthetic archive, and the Go benchmarks"
@@ -39,16 +40,23 @@ test:
 	$(GO) vet ./...
 	$(GO) test ./...
 
+# The -tags libdeflate build inflates with libdeflate (cgo). CGO_ENABLED=1,
+# so that a machine without a C compiler fails rather than quietly testing
+# the pure Go build.
+test-libdeflate:
+	CGO_ENABLED=1 $(GO) test -tags libdeflate ./pkg/cloudtrail/...
+
 lint:
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0 run ./...
 
-# Writes a synthetic archive (3,000 files, 150 MB) to build/bench, times
-# `lambdawatch scan` against single-threaded zcat on it and checks the
-# prefilter changes no finding; then the Go benchmarks of judging and
-# scanning.
+# Writes a synthetic archive (3,000 files, 150 MB) to build/bench unless
+# it is there, times `lambdawatch scan` against single-threaded zcat on it
+# and checks the prefilter changes no finding; then the Go benchmarks of
+# judging, scanning and hunting.
 bench: cli
 	$(GO) run ./cmd/scanbench -dir build/bench -lambdawatch bin/lambdawatch
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./pkg/detect ./cmd/lambdawatch
+	$(GO) test -run '^$$' -bench '^BenchmarkHunt$$' -benchtime 20x ./pkg/hunt
 
 # Each fuzz target in turn; their seed corpora already run in `make test`.
 # FUZZTIME is a duration (10s) or a count of inputs (10000x).

@@ -78,6 +78,24 @@ func TestInflate(t *testing.T) {
 	}
 }
 
+// TestInflateRoomBounded: the size a gzip input ends with sets the room
+// made for it only up to the bound the reader was given: the size is the
+// input's word, and may lie.
+func TestInflateRoomBounded(t *testing.T) {
+	small := strings.Repeat(`{"eventName":"GetObject"},`, 100)
+	z := gz(t, small)
+	var ir InputReader
+	for _, size := range []string{"\xff\xff\xff\xff", "\x00\x00\x30\x00"} { // 4 GiB, 3 MiB
+		data, _, err := ir.Open(strings.NewReader(z[:len(z)-4]+size), 1<<20)
+		if err == nil || !strings.HasPrefix(small, string(data)) {
+			t.Errorf("%q: %d bytes, %v; want the input and an error", size, len(data), err)
+		}
+		if c := ir.buf.Cap(); c > 1<<20 {
+			t.Errorf("%q: room for %d bytes, over the bound", size, c)
+		}
+	}
+}
+
 // TestInflateBounds: an input over MaxInput decompressed is refused
 // whichever gunzipper reads it.
 func TestInflateBounds(t *testing.T) {

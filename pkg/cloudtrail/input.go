@@ -3,6 +3,7 @@ package cloudtrail
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"iter"
@@ -114,6 +115,9 @@ func (ir *InputReader) Open(r io.Reader, whole int) (data []byte, rest io.Reader
 		}
 	}
 	whole = min(whole, ir.limit())
+	if what == "gzip" && src == ir.zr && n <= ir.storedWhole() {
+		ir.presize(whole)
+	}
 	_, err = ir.buf.ReadFrom(io.LimitReader(src, int64(whole)+1))
 	data = ir.buf.Bytes()
 	ir.Decompressed = int64(len(data))
@@ -132,6 +136,20 @@ func (ir *InputReader) Open(r io.Reader, whole int) (data []byte, rest io.Reader
 	}
 	ir.Decompressed = int64(len(data))
 	return data, &limited{r: src, left: int64(ir.limit() - len(data)), limit: ir.limit(), what: what, read: &ir.Decompressed}, nil
+}
+
+// presize makes room in buf for the gzip input held whole in raw, as its
+// trailer gives its size (mod 2^32, of the last member: a log file has
+// one), so that inflating it grows no buffer. The room is bounded: the
+// size is the input's word.
+func (ir *InputReader) presize(whole int) {
+	raw := ir.raw.Bytes()
+	if len(raw) < 18 {
+		return
+	}
+	if size := int(binary.LittleEndian.Uint32(raw[len(raw)-4:])); size <= min(whole, keptBuffer) {
+		ir.buf.Grow(size + bytes.MinRead) // ReadFrom grows with less free
+	}
 }
 
 // defaultStoredWhole is InputReader.StoredWhole's default.

@@ -61,7 +61,11 @@ func (w *walker) file(path string, named, regular bool) bool {
 		open = func() (io.ReadCloser, error) { return openRegular(path) }
 	}
 	j := &job{name: path, open: open, done: make(chan struct{})}
-	j.res.Unfiltered = f.Unfiltered(key)
+	// Without a bound nothing is unfiltered: one parse of the path a file
+	// saves, in an archive of thousands.
+	if f.Bounded() {
+		j.res.Unfiltered = f.Unfiltered(key)
+	}
 	return w.send(j)
 }
 
