@@ -18,7 +18,6 @@ import (
 
 	"github.com/lambdawatch/lambdawatch/internal/auditfixture"
 	"github.com/lambdawatch/lambdawatch/internal/motoserver"
-	"github.com/lambdawatch/lambdawatch/pkg/audit"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 )
 
@@ -53,11 +52,7 @@ func seededMoto(t *testing.T) (*motoserver.Server, aws.Config) {
 	moto := motoserver.Start(t)
 	ctx := context.Background()
 	cfg := motoserver.Config(moto.URL, auditfixture.Region)
-	second, err := audit.AssumeRole(ctx, cfg, audit.RoleARN("aws", auditfixture.Second, auditfixture.AuditRole))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := auditfixture.Seed(ctx, cfg, second); err != nil {
+	if err := auditfixture.SeedAll(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
 	return moto, cfg

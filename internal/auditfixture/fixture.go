@@ -23,6 +23,8 @@ import (
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/wafv2"
 	waftypes "github.com/aws/aws-sdk-go-v2/service/wafv2/types"
+
+	"github.com/lambdawatch/lambdawatch/pkg/audit"
 )
 
 // Accounts and regions of the fixture.
@@ -78,6 +80,16 @@ func Seed(ctx context.Context, cfg, second aws.Config) error {
 	s.region2(eu)
 	s.second(second)
 	return s.err
+}
+
+// SeedAll creates the fixture through cfg, which reaches moto as Main in
+// Region, reaching Second by assuming AuditRole.
+func SeedAll(ctx context.Context, cfg aws.Config) error {
+	second, err := audit.AssumeRole(ctx, cfg, audit.RoleARN("aws", Second, AuditRole))
+	if err != nil {
+		return fmt.Errorf("seed: reach %s: %w", Second, err)
+	}
+	return Seed(ctx, cfg, second)
 }
 
 type seeder struct {

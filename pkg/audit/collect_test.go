@@ -37,11 +37,7 @@ func seeded(t *testing.T) *world {
 		moto := motoserver.Start(&keepAlive{T: t})
 		ctx := context.Background()
 		cfg := motoserver.Config(moto.URL, auditfixture.Region)
-		second, err := audit.AssumeRole(ctx, cfg, audit.RoleARN("aws", auditfixture.Second, auditfixture.AuditRole))
-		if err == nil {
-			err = auditfixture.Seed(ctx, cfg, second)
-		}
-		theWorld, worldErr = &world{moto: moto}, err
+		theWorld, worldErr = &world{moto: moto}, auditfixture.SeedAll(ctx, cfg)
 	})
 	if worldErr != nil {
 		t.Fatal(worldErr)

@@ -16,7 +16,6 @@ import (
 	"github.com/lambdawatch/lambdawatch/internal/auditfixture"
 	"github.com/lambdawatch/lambdawatch/internal/motoserver"
 	"github.com/lambdawatch/lambdawatch/internal/motostate"
-	"github.com/lambdawatch/lambdawatch/pkg/audit"
 	"github.com/lambdawatch/lambdawatch/pkg/detect"
 	"github.com/lambdawatch/lambdawatch/pkg/digest"
 	"github.com/lambdawatch/lambdawatch/pkg/envvar"
@@ -35,11 +34,7 @@ func TestSweepMoto(t *testing.T) {
 	moto := motoserver.Start(t)
 	ctx := t.Context()
 	cfg := motoserver.Config(moto.URL, auditfixture.Region)
-	second, err := audit.AssumeRole(ctx, cfg, audit.RoleARN("aws", auditfixture.Second, auditfixture.AuditRole))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := auditfixture.Seed(ctx, cfg, second); err != nil {
+	if err := auditfixture.SeedAll(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
 	motostate.CreateStateTable(t, dynamodb.NewFromConfig(cfg), motostate.StateTableName)
