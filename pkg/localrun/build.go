@@ -15,6 +15,7 @@ import (
 const (
 	MonitorPackage = "github.com/lambdawatch/lambdawatch/functions/monitor"
 	SlackPackage   = "github.com/lambdawatch/lambdawatch/functions/slack"
+	AuditPackage   = "github.com/lambdawatch/lambdawatch/functions/audit"
 	// RIEPackage is pinned by a tool directive in go.mod: it builds from
 	// the module cache like any dependency.
 	RIEPackage = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"
@@ -24,10 +25,11 @@ const (
 type Binaries struct {
 	Monitor string // the monitor function's bootstrap
 	Slack   string // the Slack function's bootstrap
+	Audit   string // the scheduled audit's bootstrap
 	RIE     string // aws-lambda-rie
 }
 
-// Build builds the two bootstraps for this machine as Lambda's provided
+// Build builds the three bootstraps for this machine as Lambda's provided
 // runtimes run them (static, -tags lambda.norpc, the binary named
 // bootstrap alone in its folder, as in its Lambda asset), and the
 // emulator; into dir. The Makefile also trims paths and strips symbols for
@@ -39,6 +41,7 @@ func Build(ctx context.Context, dir string) (Binaries, error) {
 	b := Binaries{
 		Monitor: filepath.Join(dir, "monitor", "bootstrap"),
 		Slack:   filepath.Join(dir, "slack", "bootstrap"),
+		Audit:   filepath.Join(dir, "audit", "bootstrap"),
 		RIE:     filepath.Join(dir, "aws-lambda-rie"),
 	}
 	goCmd, err := goTool()
@@ -48,6 +51,7 @@ func Build(ctx context.Context, dir string) (Binaries, error) {
 	jobs := []struct{ out, pkg string }{
 		{b.Monitor, MonitorPackage},
 		{b.Slack, SlackPackage},
+		{b.Audit, AuditPackage},
 		{b.RIE, RIEPackage},
 	}
 	errs := make([]error, len(jobs))

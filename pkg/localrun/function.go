@@ -50,6 +50,13 @@ type functionSpec struct {
 	out       io.Writer
 }
 
+// StartFunction starts bootstrap under the emulator rie with exactly env
+// (nothing of the caller's environment), writing its output to out: for
+// a function the pipeline does not run, such as the scheduled audit.
+func StartFunction(ctx context.Context, name, rie, bootstrap string, env []string, out io.Writer) (*Function, error) {
+	return startFunction(ctx, functionSpec{name: name, rie: rie, bootstrap: bootstrap, env: env, out: out})
+}
+
 // startFunction starts spec's bootstrap under the emulator on loopback
 // ports. Ports are picked free but may be taken before the emulator binds
 // them, so a start that fails that way is tried again with new ones.
