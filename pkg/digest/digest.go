@@ -42,6 +42,9 @@ type Digest struct {
 	// ("suppressions.yaml:12: reason, expired 2026-11-30"), so that what
 	// they muted is known to alert again.
 	Expired []string `json:"expired,omitempty"`
+	// Missing is how many of a fanned-out run's accounts and regions never
+	// reported: the run was closed without them when the next began.
+	Missing int `json:"missing,omitempty"`
 	// Changes is what changed since the last run, when the audit
 	// remembers its runs (a state table); nil when it does not.
 	Changes *Changes `json:"changes,omitempty"`

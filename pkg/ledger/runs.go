@@ -89,3 +89,61 @@ func (l *Ledger) Arrive(ctx context.Context, run, part string, now time.Time) ([
 
 // DigestKey is the state key under which a run's one digest is claimed.
 func DigestKey(run string) string { return runKey(run) + "#digest" }
+
+// Run names a fanned-out run: its ID, how many parts it has, and when it
+// started.
+type Run struct {
+	ID      string
+	Of      int
+	Started time.Time
+}
+
+const (
+	latestKey   = runPrefix + "latest"
+	attrRun     = "run"
+	attrOf      = "of"
+	attrStarted = "started"
+)
+
+// Begin records r as the latest run and returns the one before it, if
+// any, so that a run whose digest never completed can be closed.
+func (l *Ledger) Begin(ctx context.Context, r Run, now time.Time) (prev Run, ok bool, err error) {
+	out, err := l.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(l.table),
+		Item: map[string]types.AttributeValue{
+			state.PartitionKey: str(latestKey), attrRun: str(r.ID), attrOf: num(int64(r.Of)),
+			attrStarted: str(r.Started.UTC().Format(time.RFC3339Nano)), state.TTLAttribute: num(now.Add(l.retention).Unix()),
+		},
+		ReturnValues: types.ReturnValueAllOld,
+	})
+	if err != nil {
+		return Run{}, false, fmt.Errorf("ledger run %s: dynamodb PutItem %s %s: %w", r.ID, l.table, latestKey, err)
+	}
+	id, okID := out.Attributes[attrRun].(*types.AttributeValueMemberS)
+	if !okID {
+		return Run{}, false, nil
+	}
+	prev.ID = id.Value
+	if n, ok := number(out.Attributes[attrOf]); ok {
+		prev.Of = int(n)
+	}
+	if s, ok := out.Attributes[attrStarted].(*types.AttributeValueMemberS); ok {
+		prev.Started, _ = time.Parse(time.RFC3339Nano, s.Value)
+	}
+	return prev, true, nil
+}
+
+// Arrivals are the parts of run stored so far, sorted.
+func (l *Ledger) Arrivals(ctx context.Context, run string) ([]string, error) {
+	item, err := l.get(ctx, runKey(run))
+	if err != nil {
+		return nil, fmt.Errorf("ledger run %s: %w", run, err)
+	}
+	set, _ := item[attrArrived].(*types.AttributeValueMemberSS)
+	if set == nil {
+		return nil, nil
+	}
+	parts := slices.Clone(set.Value)
+	slices.Sort(parts)
+	return parts, nil
+}

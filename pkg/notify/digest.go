@@ -26,6 +26,9 @@ func DigestSubject(d digest.Digest) string {
 	if d.Unread > 0 {
 		s += fmt.Sprintf(", %d unread", d.Unread)
 	}
+	if d.Missing > 0 {
+		s += fmt.Sprintf(", %d missing", d.Missing)
+	}
 	s = subjectText(s)
 	if len(s) > MaxSubject {
 		s = s[:MaxSubject-3] + "..."
@@ -46,6 +49,9 @@ func DigestEmail(d digest.Digest) string {
 		for _, e := range d.Expired {
 			fmt.Fprintf(&b, "  - %s\n", oneLine(e))
 		}
+	}
+	if d.Missing > 0 {
+		fmt.Fprintf(&b, "%s never reported: the run was closed without them when the next began; the audit function's log says why.\n", plural(d.Missing, "account-region"))
 	}
 	if d.Unread > 0 {
 		fmt.Fprintf(&b, "%s failed: what they would have read was not judged; the audit function's log names each.\n", plural(d.Unread, "read"))

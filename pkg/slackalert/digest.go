@@ -39,6 +39,9 @@ func BuildDigest(d digest.Digest) slack.WebhookMessage {
 		slack.NewHeaderBlock(plainText(header)),
 		section(fmt.Sprintf("The audit of *%s* started %s found *%s*.", esc(where, maxInline), d.Started.Format("2006-01-02 15:04 UTC"), esc(counts, maxInline))),
 	}
+	if d.Missing > 0 {
+		blocks = append(blocks, section(fmt.Sprintf(":warning: %s never reported: the run was closed without them when the next began.", plural(d.Missing, "account-region", "account-regions"))))
+	}
 	if d.Unread > 0 {
 		blocks = append(blocks, section(fmt.Sprintf(":warning: %s failed: what they would have read was not judged. The audit function's log names each.", plural(d.Unread, "read", "reads"))))
 	}

@@ -72,11 +72,27 @@ func (s *Sweep) gather(ctx context.Context, t Target) error {
 		s.log().InfoContext(ctx, "part of the run stored", "run", t.Run, "part", part, "arrived", len(arrived), "of", t.Of)
 		return nil
 	}
-	return s.publishRun(ctx, t.Run, arrived)
+	return s.publishRun(ctx, t.Run, arrived, 0)
 }
 
-// publishRun publishes one digest of the run's parts, once.
-func (s *Sweep) publishRun(ctx context.Context, run string, parts []string) error {
+// closeRun publishes the digest of a run whose parts did not all arrive
+// (a target in the dead-letter queue, or still on its way when the next
+// run began), with what did, once: a run whose digest went out is left
+// as it is.
+func (s *Sweep) closeRun(ctx context.Context, prev ledger.Run) error {
+	parts, err := s.Ledger.Arrivals(ctx, prev.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.publishRun(ctx, prev.ID, parts, max(prev.Of-len(parts), 0)); err != nil {
+		return fmt.Errorf("close run %s: %w", prev.ID, err)
+	}
+	return nil
+}
+
+// publishRun publishes one digest of the run's parts, once; missing
+// counts the targets that never arrived.
+func (s *Sweep) publishRun(ctx context.Context, run string, parts []string, missing int) error {
 	claim, err := s.Claims.Claim(ctx, ledger.DigestKey(run))
 	switch {
 	case errors.Is(err, state.ErrDelivered):
@@ -85,6 +101,11 @@ func (s *Sweep) publishRun(ctx context.Context, run string, parts []string) erro
 	case errors.Is(err, state.ErrInProgress):
 		return err // the other holder publishes, or the retry after its lease
 	case err != nil:
+		if missing > 0 {
+			// Closing a run needs the claim: without it the run's digest
+			// may have gone out already.
+			return err
+		}
 		s.log().ErrorContext(ctx, state.LogUnavailable, "what", "audit run", "run", run, "err", err)
 	}
 	ds := make([]digest.Digest, 0, len(parts))
@@ -108,6 +129,7 @@ func (s *Sweep) publishRun(ctx context.Context, run string, parts []string) erro
 	}
 	d := digest.Merge(ds)
 	d.Unread += lost
+	d.Missing = missing
 	if err := s.publishDigest(ctx, d); err != nil {
 		if rerr := claim.Release(ctx); rerr != nil {
 			s.log().WarnContext(ctx, "claim not released: the retry waits for its lease", "run", run, "err", rerr)

@@ -356,3 +356,84 @@ func TestFanOutOneDigest(t *testing.T) {
 		day = day.Add(24 * time.Hour)
 	}
 }
+
+// TestFanOutCloses: a run some of whose targets never report is closed by
+// the next one with what arrived, saying how many are missing, once; a
+// schedule retried within the hour leaves the run before it open.
+func TestFanOutCloses(t *testing.T) {
+	_, db := motostate.StartStateTable(t)
+	tp := &topic{}
+	q := &queue{}
+	var calls []Target
+	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	s := &Sweep{
+		Topic: "arn:aws:sns:us-east-1:111122223333:lambdawatch-alerts", SNS: tp, Audit: auditor(&calls),
+		Regions: []string{"eu-west-1", "us-east-1"}, Accounts: accounts("111122223333", "444455556666", "999988887777"),
+		MinSeverity: detect.Medium, Queue: q, QueueURL: "https://sqs.us-east-1.amazonaws.com/111122223333/lambdawatch-audit",
+		Ledger: ledger.New(db, motostate.StateTableName, 0), Claims: state.New(db, motostate.StateTableName),
+		Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler),
+	}
+	schedule := func() []string {
+		q.batches = nil
+		if err := s.HandleSchedule(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		var bodies []string
+		for _, b := range q.batches {
+			for _, e := range b {
+				bodies = append(bodies, aws.ToString(e.MessageBody))
+			}
+		}
+		return bodies
+	}
+	deliver := func(body string) {
+		resp, err := s.HandleQueue(t.Context(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m", Body: body, EventSource: "aws:sqs"}}})
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("target %s: %v %+v", body, err, resp)
+		}
+	}
+	first := schedule()
+	for _, b := range first[:4] {
+		deliver(b)
+	}
+	now = now.Add(10 * time.Minute)
+	retry := schedule()
+	if _, digests := tp.split(t); len(digests) != 0 {
+		t.Fatalf("a schedule retried after 10 minutes closed the run before it: %d digests", len(digests))
+	}
+	for _, b := range retry {
+		deliver(b)
+	}
+	if _, digests := tp.split(t); len(digests) != 1 || digests[0].Missing != 0 {
+		t.Fatalf("the retried run: %d digests %+v, want one whole", len(digests), digests)
+	}
+
+	// The first run is no longer the latest: make a third whose two last
+	// targets never come, and close it a day later.
+	now = now.Add(24 * time.Hour)
+	third := schedule()
+	for _, b := range third[:4] {
+		deliver(b)
+	}
+	tp.split(t)
+	now = now.Add(24 * time.Hour)
+	fourth := schedule()
+	_, digests := tp.split(t)
+	if len(digests) != 1 {
+		t.Fatalf("closing the run: %d digests, want 1", len(digests))
+	}
+	d := digests[0]
+	if d.Missing != 2 || len(d.Findings) != 4 || !d.Started.Equal(now.Add(-24*time.Hour)) {
+		t.Errorf("closed run's digest: %d missing, %d findings, started %s; want 2 missing, the 4 parts' findings, the run's start", d.Missing, len(d.Findings), d.Started)
+	}
+	// Its late targets complete the set, and publish nothing again.
+	for _, b := range third[4:] {
+		deliver(b)
+	}
+	if _, digests := tp.split(t); len(digests) != 0 {
+		t.Errorf("the closed run's late targets published %d digests", len(digests))
+	}
+	if len(fourth) != 6 {
+		t.Errorf("%d targets in the run after, want 6", len(fourth))
+	}
+}

@@ -163,6 +163,11 @@ func (s *Sweep) HandleSchedule(ctx context.Context) error {
 	return s.publish(ctx, started, accounts, s.Regions, all, unread)
 }
 
+// closeAfter is how long a fanned-out run may take before the next one
+// closes it with the parts that arrived: longer than the schedule's
+// retries, shorter than its interval.
+const closeAfter = time.Hour
+
 // fanOut sends a target for each account and region, ten to a batch.
 func (s *Sweep) fanOut(ctx context.Context, accounts []string) error {
 	var entries []sqstypes.SendMessageBatchRequestEntry
@@ -189,6 +194,18 @@ func (s *Sweep) fanOut(ctx context.Context, accounts []string) error {
 			return fmt.Errorf("sweep: name the run: %w", err)
 		}
 		run = Target{Run: id, Of: len(accounts) * len(s.Regions), Started: s.now().UTC()}
+		prev, ok, err := s.Ledger.Begin(ctx, ledger.Run{ID: run.Run, Of: run.Of, Started: run.Started}, s.now())
+		switch {
+		case err != nil:
+			s.log().ErrorContext(ctx, state.LogUnavailable, "what", "audit run", "run", run.Run, "err", err)
+		case ok && run.Started.Sub(prev.Started) < closeAfter:
+			// A retry of the schedule: the run before is still going.
+			s.log().InfoContext(ctx, "last run left open", "run", prev.ID, "started", prev.Started)
+		case ok:
+			if err := s.closeRun(ctx, prev); err != nil {
+				s.log().ErrorContext(ctx, "last run not closed", "run", prev.ID, "err", err)
+			}
+		}
 	}
 	n := 0
 	for _, a := range accounts {
