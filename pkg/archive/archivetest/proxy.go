@@ -155,8 +155,13 @@ func (p *Proxy) Stats() Stats {
 }
 
 // Reset closes idle connections, so that the next client starts with
-// none, and zeroes the counts.
+// none, and zeroes the counts. It first waits, up to resetWait, for the
+// requests under way to end and their connections to go idle: a client
+// can read a whole response before the handler has returned.
 func (p *Proxy) Reset() {
+	for deadline := time.Now().Add(resetWait); time.Now().Before(deadline) && p.busy(); {
+		time.Sleep(time.Millisecond)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for c, s := range p.conns {
@@ -166,6 +171,24 @@ func (p *Proxy) Reset() {
 		}
 	}
 	p.stats = Stats{MaxOpen: len(p.conns), MaxLists: p.lists, MaxGets: p.gets}
+}
+
+// resetWait bounds how long Reset waits for requests under way.
+const resetWait = 2 * time.Second
+
+// busy reports whether a request is under way or a connection active.
+func (p *Proxy) busy() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.lists > 0 || p.gets > 0 {
+		return true
+	}
+	for _, s := range p.conns {
+		if s == http.StateActive {
+			return true
+		}
+	}
+	return false
 }
 
 // Close stops the proxy and closes its connections, those of requests
