@@ -76,14 +76,13 @@ func startFunction(ctx context.Context, spec functionSpec) (*Function, error) {
 }
 
 func startFunctionOnce(ctx context.Context, spec functionSpec) (*Function, error) {
-	invokeAddr, err := freeAddr()
+	// Two at once: picked one after the other, the second could be the
+	// first port again, and the emulator's runtime API would not start.
+	addrs, err := freeAddrs(2)
 	if err != nil {
 		return nil, err
 	}
-	apiAddr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
+	invokeAddr, apiAddr := addrs[0], addrs[1]
 	reports := &reportLog{}
 	out := &lineWriter{fn: reports.scan, next: spec.out}
 	args := []string{

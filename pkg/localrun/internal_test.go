@@ -116,3 +116,18 @@ func TestInvokeFunctionError(t *testing.T) {
 		}
 	}
 }
+
+// TestFreeAddrsDistinct: the ports of one pick are never the same, which
+// picking them one after another does not promise (a port closed is free
+// to be handed out again at once).
+func TestFreeAddrsDistinct(t *testing.T) {
+	for range 200 {
+		addrs, err := freeAddrs(2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if addrs[0] == addrs[1] {
+			t.Fatalf("the same address twice: %v", addrs)
+		}
+	}
+}

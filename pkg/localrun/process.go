@@ -89,13 +89,19 @@ func (p *process) waitListening(ctx context.Context, addr string) error {
 	}
 }
 
-// freeAddr returns a loopback address with a port nobody listens on now.
-// Someone may take it before the caller does; callers retry.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
+// freeAddrs returns n distinct loopback addresses with ports nobody
+// listens on now: all n are held open until every one is picked, so that
+// two of them are never the same port. Someone may take one before the
+// caller does; callers retry.
+func freeAddrs(n int) ([]string, error) {
+	addrs := make([]string, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("find a free port: %w", err)
+		}
+		defer l.Close()
+		addrs = append(addrs, l.Addr().String())
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return addrs, nil
 }
