@@ -3,7 +3,8 @@
 // in the organization layout it sends one message per account and region
 // to a queue instead, and each message is audited by an invocation of its
 // own, so that the sweep scales with Lambda's concurrency rather than one
-// process.
+// process (gather.go brings their parts back into one digest). With a
+// ledger it remembers each run, and says what changed since the last.
 package sweep
 
 import (
