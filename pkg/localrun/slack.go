@@ -123,18 +123,28 @@ func (s *FakeSlack) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "ok")
 }
 
-// servePostMessage answers chat.postMessage as Slack does: HTTP 200 with
-// {"ok":true,"channel":...,"ts":...,"message":...}, or ok false and the
-// error.
-func (s *FakeSlack) servePostMessage(w http.ResponseWriter, r *http.Request) {
+// readAPIForm reads a Web API call's form body and checks its token; it
+// answers the call itself, as Slack does, when either fails.
+func readAPIForm(w http.ResponseWriter, r *http.Request) ([]byte, url.Values, bool) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
 		http.Error(w, "read error", http.StatusBadRequest)
-		return
+		return nil, nil, false
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil || !authed(r, form) {
 		apiError(w, "not_authed")
+		return nil, nil, false
+	}
+	return body, form, true
+}
+
+// servePostMessage answers chat.postMessage as Slack does: HTTP 200 with
+// {"ok":true,"channel":...,"ts":...,"message":...}, or ok false and the
+// error.
+func (s *FakeSlack) servePostMessage(w http.ResponseWriter, r *http.Request) {
+	body, form, ok := readAPIForm(w, r)
+	if !ok {
 		return
 	}
 	msg, err := slackalert.ParsePayload(r.Header.Get("Content-Type"), body)
@@ -223,14 +233,8 @@ func (s *FakeSlack) store(m *SlackMessage) {
 // limit of them, metadata only with include_all_metadata, and has_more
 // with a cursor to the next page.
 func (s *FakeSlack) serveHistory(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		http.Error(w, "read error", http.StatusBadRequest)
-		return
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil || !authed(r, form) {
-		apiError(w, "not_authed")
+	_, form, ok := readAPIForm(w, r)
+	if !ok {
 		return
 	}
 	s.mu.Lock()

@@ -264,23 +264,28 @@ func TestUnreadIn(t *testing.T) {
 	}
 }
 
+// orgSweep is a sweep of three accounts in two regions that fans out
+// through q, remembering in moto's DynamoDB, on the clock *now.
+func orgSweep(t *testing.T, tp *topic, q *queue, calls *[]Target, now *time.Time) *Sweep {
+	_, db := motostate.StartStateTable(t)
+	return &Sweep{
+		Topic: "arn:aws:sns:us-east-1:111122223333:lambdawatch-alerts", SNS: tp, Audit: auditor(calls),
+		Regions: []string{"eu-west-1", "us-east-1"}, Accounts: accounts("111122223333", "444455556666", "999988887777"),
+		MinSeverity: detect.Medium, Queue: q, QueueURL: "https://sqs.us-east-1.amazonaws.com/111122223333/lambdawatch-audit",
+		Ledger: ledger.New(db, motostate.StateTableName, 0), Claims: state.New(db, motostate.StateTableName),
+		Now: func() time.Time { return *now }, Log: slog.New(slog.DiscardHandler),
+	}
+}
+
 // TestFanOutOneDigest: a fanned-out run over moto's DynamoDB sends one
 // digest for all its targets, whatever the order they are audited in, a
 // target delivered twice, or the last one's publish failing once; its
 // alerts go out with each target, once.
 func TestFanOutOneDigest(t *testing.T) {
-	_, db := motostate.StartStateTable(t)
-	tp := &topic{}
-	q := &queue{}
+	tp, q := &topic{}, &queue{}
 	var calls []Target
 	day := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
-	s := &Sweep{
-		Topic: "arn:aws:sns:us-east-1:111122223333:lambdawatch-alerts", SNS: tp, Audit: auditor(&calls),
-		Regions: []string{"eu-west-1", "us-east-1"}, Accounts: accounts("111122223333", "444455556666", "999988887777"),
-		MinSeverity: detect.Medium, Queue: q, QueueURL: "https://sqs.us-east-1.amazonaws.com/111122223333/lambdawatch-audit",
-		Ledger: ledger.New(db, motostate.StateTableName, 0), Claims: state.New(db, motostate.StateTableName),
-		Now: func() time.Time { return day }, Log: slog.New(slog.DiscardHandler),
-	}
+	s := orgSweep(t, tp, q, &calls, &day)
 	deliver := func(bodies ...string) []string {
 		var ev events.SQSEvent
 		for i, b := range bodies {
@@ -361,18 +366,10 @@ func TestFanOutOneDigest(t *testing.T) {
 // the next one with what arrived, saying how many are missing, once; a
 // schedule retried within the hour leaves the run before it open.
 func TestFanOutCloses(t *testing.T) {
-	_, db := motostate.StartStateTable(t)
-	tp := &topic{}
-	q := &queue{}
+	tp, q := &topic{}, &queue{}
 	var calls []Target
 	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
-	s := &Sweep{
-		Topic: "arn:aws:sns:us-east-1:111122223333:lambdawatch-alerts", SNS: tp, Audit: auditor(&calls),
-		Regions: []string{"eu-west-1", "us-east-1"}, Accounts: accounts("111122223333", "444455556666", "999988887777"),
-		MinSeverity: detect.Medium, Queue: q, QueueURL: "https://sqs.us-east-1.amazonaws.com/111122223333/lambdawatch-audit",
-		Ledger: ledger.New(db, motostate.StateTableName, 0), Claims: state.New(db, motostate.StateTableName),
-		Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler),
-	}
+	s := orgSweep(t, tp, q, &calls, &now)
 	schedule := func() []string {
 		q.batches = nil
 		if err := s.HandleSchedule(t.Context()); err != nil {
