@@ -176,4 +176,7 @@ func TestPipelineMonitorStoppedBeforeDone(t *testing.T) {
 	if n := len(logLines(out, "finding posted before, skipped")); n != 1 {
 		t.Errorf("%d Slack skips logged, want 1", n)
 	}
+	if took := logLines(out, state.LogTookOver); len(took) != 1 || took[0]["key"] != key {
+		t.Errorf("takeover log lines %v, want one naming %s", took, key)
+	}
 }

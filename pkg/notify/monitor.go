@@ -151,6 +151,8 @@ func (m *Monitor) Handle(ctx context.Context, ev events.CloudWatchEvent) error {
 		case err != nil:
 			// A duplicate is better than a lost alert.
 			log.Error(state.LogUnavailable, "rule", f.Rule, "error", err)
+		case claim.TookOver():
+			log.Warn(state.LogTookOver, "rule", f.Rule, "key", claim.Key())
 		}
 		id, err := m.publish(ctx, f)
 		if err != nil {

@@ -207,6 +207,8 @@ func (h *Handler) claim(ctx context.Context, items []item) (post []item, claims 
 		case err != nil:
 			// A duplicate post is better than a lost alert.
 			h.log().ErrorContext(ctx, state.LogUnavailable, "messageId", it.id, "err", err)
+		case c.TookOver():
+			h.log().WarnContext(ctx, state.LogTookOver, "messageId", it.id, "key", c.Key())
 		}
 		claims[it.index] = c
 		post = append(post, it)

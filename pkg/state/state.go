@@ -97,6 +97,11 @@ const (
 	attrDone     = "done_at"
 )
 
+// LogTookOver is the message the functions log when a claim takes over
+// from a delivery that stopped holding it: that one may have delivered,
+// and this one delivers again.
+const LogTookOver = "claim taken over from a delivery that stopped"
+
 // LogUnavailable is the message the functions log when the table cannot
 // say whether a finding was delivered, or cannot record that it was: the
 // stack's alarm counts these lines.
@@ -202,11 +207,17 @@ func New(api API, table string, opts ...Option) *Store {
 // Claim is a held key. The zero Claim holds nothing; its Done and Release
 // do nothing and return nil.
 type Claim struct {
-	store *Store
-	key   string
-	token string
-	until time.Time
+	store    *Store
+	key      string
+	token    string
+	until    time.Time
+	tookOver bool
 }
+
+// TookOver reports whether the claim took the key over from an earlier
+// claim whose lease had lapsed: a delivery that stopped, which may or may
+// not have delivered.
+func (c Claim) TookOver() bool { return c.tookOver }
 
 // Key is the claimed key; empty for the zero Claim.
 func (c Claim) Key() string { return c.key }
@@ -231,7 +242,7 @@ func (s *Store) Claim(ctx context.Context, key string) (Claim, error) {
 	}
 	now := s.now()
 	until := now.Add(s.lease)
-	_, err = s.api.PutItem(ctx, &dynamodb.PutItemInput{
+	out, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.table),
 		Item: map[string]types.AttributeValue{
 			PartitionKey: str(key),
@@ -251,9 +262,14 @@ func (s *Store) Claim(ctx context.Context, key string) (Claim, error) {
 			":inProgress": str(StatusInProgress),
 		},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnValues:                        types.ReturnValueAllOld,
 	})
 	if err == nil {
-		return Claim{store: s, key: key, token: token, until: until}, nil
+		c := Claim{store: s, key: key, token: token, until: until}
+		if old, ok := out.Attributes[attrStatus].(*types.AttributeValueMemberS); ok && old.Value == StatusInProgress {
+			c.tookOver = true
+		}
+		return c, nil
 	}
 	var failed *types.ConditionalCheckFailedException
 	if !errors.As(err, &failed) {

@@ -158,6 +158,9 @@ func TestClaimAgainstMoto(t *testing.T) {
 		if err != nil {
 			t.Fatalf("claim after the lease: %v", err)
 		}
+		if first.TookOver() || !second.TookOver() {
+			t.Errorf("took over: first %v, second %v; want the second alone", first.TookOver(), second.TookOver())
+		}
 		wantErr(t, "done by the first holder", first.Done(ctx), state.ErrLost)
 		wantErr(t, "release by the first holder", first.Release(ctx), state.ErrLost)
 		if attrS(item(t, client(endpoint, 0), table, key)["status"]) != state.StatusInProgress {
@@ -185,6 +188,9 @@ func TestClaimAgainstMoto(t *testing.T) {
 		second, err := b.Claim(ctx, key)
 		if err != nil {
 			t.Fatalf("claim after release: %v", err)
+		}
+		if second.TookOver() {
+			t.Error("a claim after a release counts as a takeover")
 		}
 		wantErr(t, "done after releasing", first.Done(ctx), state.ErrLost)
 		if err := second.Done(ctx); err != nil {
