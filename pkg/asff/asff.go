@@ -85,7 +85,7 @@ func (p Product) partition() string {
 // account ID is the same principal, since AddPermission takes the one and
 // the stored policy shows the other.
 func ID(f detect.Finding) string {
-	sum := sha256.Sum256([]byte(resourceOf(f) + "\x00" + samePrincipal(f.Principal)))
+	sum := sha256.Sum256([]byte(resourceOf(f) + "\x00" + awsid.Principal(f.Principal)))
 	return GeneratorPrefix + f.Account + "/" + f.Region + "/" + f.Rule + "/" + hex.EncodeToString(sum[:16])
 }
 
@@ -96,13 +96,6 @@ func resourceOf(f detect.Finding) string {
 	return f.Resource()
 }
 
-// samePrincipal writes arn:<partition>:iam::<account>:root as the account.
-func samePrincipal(p string) string {
-	if a, err := awsid.ParseARN(p); err == nil && a.Service == "iam" && a.Resource == "root" && awsid.IsAccountID(a.Account) {
-		return a.Account
-	}
-	return p
-}
 
 // FromFinding is f in ASFF for p's default product, updated at now.
 // Description is the finding's summary, Remediation its rule's remedy;

@@ -77,3 +77,14 @@ func lowerAlnumHyphen(s string) bool {
 	}
 	return s != ""
 }
+
+// Principal writes an account's root ARN, arn:<partition>:iam::<account>:root,
+// as the account ID, and any other principal as it is: the same grant
+// given one way (AddPermission takes an ID) reads back the other (the
+// stored policy shows the ARN).
+func Principal(p string) string {
+	if a, err := ParseARN(p); err == nil && a.Service == "iam" && a.Resource == "root" && IsAccountID(a.Account) {
+		return a.Account
+	}
+	return p
+}

@@ -152,3 +152,20 @@ func FuzzPartition(f *testing.F) {
 		}
 	})
 }
+
+func TestPrincipal(t *testing.T) {
+	for in, want := range map[string]string{
+		"arn:aws:iam::444455556666:root":       "444455556666",
+		"arn:aws-cn:iam::444455556666:root":    "444455556666",
+		"444455556666":                         "444455556666",
+		"arn:aws:iam::444455556666:role/admin": "arn:aws:iam::444455556666:role/admin",
+		"arn:aws:iam::notanaccount:root":       "arn:aws:iam::notanaccount:root",
+		"arn:aws:sts::444455556666:root":       "arn:aws:sts::444455556666:root",
+		"*":                                    "*",
+		"s3.amazonaws.com":                     "s3.amazonaws.com",
+	} {
+		if got := Principal(in); got != want {
+			t.Errorf("Principal(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

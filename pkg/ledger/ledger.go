@@ -349,10 +349,7 @@ func Fingerprint(f detect.Finding) string {
 	if resource == "" {
 		resource = f.Resource()
 	}
-	principal := f.Principal
-	if a, err := awsid.ParseARN(principal); err == nil && a.Service == "iam" && a.Resource == "root" && awsid.IsAccountID(a.Account) {
-		principal = a.Account
-	}
+	principal := awsid.Principal(f.Principal)
 	h := sha256.New()
 	for _, p := range []string{f.Rule, f.Account, f.Region, resource, principal, f.StatementID, f.Runtime, f.Layer, f.FunctionURL} {
 		h.Write([]byte(p))

@@ -264,6 +264,17 @@ func TestUnreadIn(t *testing.T) {
 	}
 }
 
+// bodies are the targets sent, in order.
+func (q *queue) bodies() []string {
+	var out []string
+	for _, b := range q.batches {
+		for _, e := range b {
+			out = append(out, aws.ToString(e.MessageBody))
+		}
+	}
+	return out
+}
+
 // orgSweep is a sweep of three accounts in two regions that fans out
 // through q, remembering in moto's DynamoDB, on the clock *now.
 func orgSweep(t *testing.T, tp *topic, q *queue, calls *[]Target, now *time.Time) *Sweep {
@@ -306,12 +317,7 @@ func TestFanOutOneDigest(t *testing.T) {
 		if err := s.HandleSchedule(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		var bodies []string
-		for _, b := range q.batches {
-			for _, e := range b {
-				bodies = append(bodies, aws.ToString(e.MessageBody))
-			}
-		}
+		bodies := q.bodies()
 		if len(bodies) != 6 {
 			t.Fatalf("%s: %d targets, want 6", name, len(bodies))
 		}
@@ -375,13 +381,7 @@ func TestFanOutCloses(t *testing.T) {
 		if err := s.HandleSchedule(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		var bodies []string
-		for _, b := range q.batches {
-			for _, e := range b {
-				bodies = append(bodies, aws.ToString(e.MessageBody))
-			}
-		}
-		return bodies
+		return q.bodies()
 	}
 	deliver := func(body string) {
 		resp, err := s.HandleQueue(t.Context(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m", Body: body, EventSource: "aws:sqs"}}})

@@ -346,8 +346,8 @@ func (s *Sweep) publishDigest(ctx context.Context, d digest.Digest) error {
 	return nil
 }
 
-// recall is what the ledger told of one run.
-type recall struct {
+// recalled is what the ledger told of one run.
+type recalled struct {
 	complete  bool
 	added     []detect.Finding // new, not suppressed
 	resolved  []detect.Finding
@@ -359,7 +359,7 @@ type recall struct {
 // and alerts the new CRITICAL and HIGH ones. A scope whose memory cannot
 // be read is left out of the changes and alerts nothing: every finding in
 // it would look new, every run.
-func (s *Sweep) recall(ctx context.Context, started time.Time, accounts, regions []string, judged []detect.Finding, unread map[string][]error) ([]*ledger.Book, recall) {
+func (s *Sweep) recall(ctx context.Context, started time.Time, accounts, regions []string, judged []detect.Finding, unread map[string][]error) ([]*ledger.Book, recalled) {
 	byScope := map[ledger.Scope][]detect.Finding{}
 	var scopes []ledger.Scope
 	for _, a := range accounts {
@@ -375,7 +375,7 @@ func (s *Sweep) recall(ctx context.Context, started time.Time, accounts, regions
 		}
 		byScope[sc] = append(byScope[sc], f)
 	}
-	out := recall{complete: true}
+	out := recalled{complete: true}
 	var books []*ledger.Book
 	var alertErrs []error
 	for _, sc := range scopes {
